@@ -1,0 +1,75 @@
+/** @module Load the boot configuration: a YAML file (or the shipped defaults), environment overrides, the
+ *  schema check, then derived values (public origin, absolute paths, ms durations). Frozen once built. */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { LineCounter, parseDocument } from 'yaml';
+import { ENV_OVERRIDES, type Config, type Profile } from '../../config/schema.ts';
+import { ConfigError, validateConfig } from './validate.ts';
+
+export const DEFAULT_CONFIG_FILE = fileURLToPath(new URL('../../config/defaults.yaml', import.meta.url));
+
+export interface GatewayConfig extends Config {
+  configFile: string;
+  publicUrl: URL;              // origin browsers use; Origin checks and redirects are built on it
+  listenHost: string;
+  listenPort: number;
+  dataDir: string;             // absolute
+  envsDir: string;             // absolute
+}
+
+export function loadConfigFile(file: string | undefined, env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  const configFile = path.resolve(file ?? DEFAULT_CONFIG_FILE);
+  let text: string;
+  try { text = readFileSync(configFile, 'utf8'); } catch (err) {
+    throw new ConfigError([`${configFile}: cannot read the config file (${(err as NodeJS.ErrnoException).code})`]);
+  }
+  return parseConfig(text, configFile, env);
+}
+
+export function parseConfig(text: string, configFile: string, env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length) {
+    throw new ConfigError(doc.errors.map((e) => {
+      const { line, col } = lines.linePos(e.pos[0]);
+      return `${configFile}:${line}:${col} YAML syntax: ${e.message.split('\n')[0]}`;
+    }));
+  }
+  const raw = (doc.toJS() ?? {}) as Record<string, unknown>;
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError([`${configFile}: expected a mapping at the top level`]);
+  const envKeys: Record<string, string> = {};
+  for (const [name, key] of Object.entries(ENV_OVERRIDES)) {
+    if (env[name] !== undefined && env[name] !== '') { raw[key] = env[name]; envKeys[name] = key; }
+  }
+  const config = validateConfig(raw, { file: configFile, doc, lines, envKeys });
+  return derive(config, configFile);
+}
+
+function derive(config: Config, configFile: string): GatewayConfig {
+  const problems: string[] = [];
+  const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(config.listen)!;
+  const listenHost = m[1], listenPort = Number(m[2]);
+  if (listenPort > 65535) problems.push(`listen: port ${listenPort} is above 65535`);
+  const baseDir = configFile === DEFAULT_CONFIG_FILE ? process.cwd() : path.dirname(configFile);
+  const dataDir = path.resolve(baseDir, config.data_dir);
+  const envsDir = path.resolve(baseDir, config.envs_dir ?? (process.getuid?.() === 0 ? '/opt/kicloud/envs' : path.join(dataDir, 'envs')));
+  const hostForUrl = listenHost.includes(':') ? `[${listenHost}]` : listenHost === '0.0.0.0' ? '127.0.0.1' : listenHost;
+  const publicUrl = new URL(config.public_url ?? `http://${hostForUrl}:${listenPort}`);
+  const names = new Set<string>();
+  config.profiles.forEach((p: Profile, i: number) => {
+    if (names.has(p.name)) problems.push(`profiles[${i}].name: "${p.name}" is used by an earlier profile`);
+    names.add(p.name);
+    if (!p.command.some((a) => a.includes('{port}'))) problems.push(`profiles[${i}].command: must contain {port} so the server listens where the gateway expects`);
+  });
+  if (problems.length) throw new ConfigError(problems.map((p) => `${configFile} ${p}`));
+  return deepFreeze({ ...config, configFile, publicUrl, listenHost, listenPort, dataDir, envsDir });
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object' && !(o instanceof URL)) {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}
