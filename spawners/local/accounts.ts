@@ -1,0 +1,73 @@
+/** @module Per-user system accounts for the local spawner, as The Littlest JupyterHub makes them: as root, user
+ *  NAME runs as `PREFIX+NAME` (no password, no login shell) with a 0700 home. Not root: everything runs as the
+ *  gateway's own user, homes under DATA/homes. */
+import { execFile } from 'node:child_process';
+import { chmod, chown, mkdir } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export interface Account { name: string; uid: number; gid: number; home: string }
+
+export class Accounts {
+  readonly isolated: boolean;
+  readonly #prefix: string;
+  readonly #homeRoot: string;
+  readonly #fallbackHomes: string;
+  readonly #pending = new Map<string, Promise<Account>>();
+
+  constructor(opts: { prefix: string; homeRoot: string; dataDir: string; isolated: boolean }) {
+    this.isolated = opts.isolated;
+    this.#prefix = opts.prefix;
+    this.#homeRoot = opts.homeRoot;
+    this.#fallbackHomes = path.join(opts.dataDir, 'homes');
+  }
+
+  accountName(user: string): string { return `${this.#prefix}${user}`.slice(0, 32); }
+
+  /** The account for `user`, created on first use (single-flight per user). */
+  ensure(user: string): Promise<Account> {
+    let p = this.#pending.get(user);
+    if (!p) {
+      p = this.#ensure(user).finally(() => this.#pending.delete(user));
+      this.#pending.set(user, p);
+    }
+    return p;
+  }
+
+  async #ensure(user: string): Promise<Account> {
+    if (!this.isolated) {
+      const home = path.join(this.#fallbackHomes, user);
+      await mkdir(home, { recursive: true, mode: 0o700 });
+      await chmod(home, 0o700);
+      return { name: process.env.USER ?? 'gateway', uid: process.getuid!(), gid: process.getgid!(), home };
+    }
+    const name = this.accountName(user);
+    let entry = lookupPasswd(name);
+    if (!entry) {
+      const home = path.join(this.#homeRoot, name);
+      try {
+        await run('useradd', ['--system', '--user-group', '--create-home', '--home-dir', home, '--shell', '/usr/sbin/nologin',
+          '--comment', `kicloud user ${user}`, name]);
+      } catch (err) {
+        // a concurrent gateway may have created it first
+        if (!lookupPasswd(name)) throw new Error(`cannot create account ${name}: ${(err as { stderr?: string }).stderr ?? err}`);
+      }
+      entry = lookupPasswd(name)!;
+    }
+    await mkdir(entry.home, { recursive: true, mode: 0o700 });
+    await chown(entry.home, entry.uid, entry.gid);
+    await chmod(entry.home, 0o700);
+    return entry;
+  }
+}
+
+function lookupPasswd(name: string): Account | null {
+  for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
+    const f = line.split(':');
+    if (f[0] === name) return { name, uid: Number(f[2]), gid: Number(f[3]), home: f[5] };
+  }
+  return null;
+}

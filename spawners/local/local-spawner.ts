@@ -1,0 +1,178 @@
+/** @module LocalSpawner: one process group per user server on a free loopback port, run as the user's account
+ *  (as root) with an environment built from scratch. Processes outlive the gateway (detached, own session), so
+ *  an upgrade never kills a week-long computation; adopt() finds them again by pid + start time. */
+import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { mkdir, open, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { SpawnError } from '../../src/errors.ts';
+import type { ProgressEvent, ServerHandle, ServerKey, ServerStatus, Spawner, StartRequest } from '../spawner.ts';
+import type { SpawnerContext } from '../registry.ts';
+import { Accounts } from './accounts.ts';
+import { freePort } from './ports.ts';
+import { listenerUid, processStartTime } from './process-info.ts';
+
+interface LocalState { pid: number; startTime: number; port: number; uid: number; account: string; home: string; log: string }
+
+const keyString = (k: ServerKey) => `${k.user}/${k.server}`;
+const SAFE_PATH = '/usr/local/bin:/usr/bin:/bin';
+
+export class LocalSpawner implements Spawner {
+  readonly kind = 'local';
+  readonly isolated: boolean;
+  readonly #ctx: SpawnerContext;
+  readonly #accounts: Accounts;
+  readonly #logDir: string;
+  readonly #listeners = new Set<(key: ServerKey, status: ServerStatus) => void>();
+  readonly #watched = new Map<string, { pid: number; timer?: NodeJS.Timeout }>();
+  readonly #launching = new Map<string, ProgressEvent[]>();
+
+  constructor(ctx: SpawnerContext) {
+    this.#ctx = ctx;
+    this.isolated = process.getuid?.() === 0;
+    this.#accounts = new Accounts({
+      prefix: ctx.config.local.account_prefix, homeRoot: ctx.config.local.home_root,
+      dataDir: ctx.config.dataDir, isolated: this.isolated,
+    });
+    this.#logDir = path.join(ctx.privateDir, 'logs');
+  }
+
+  async start(req: StartRequest): Promise<ServerHandle> {
+    const id = keyString(req.key);
+    const events: ProgressEvent[] = [];
+    this.#launching.set(id, events);
+    try {
+      const account = await this.#accounts.ensure(req.key.user);
+      events.push({ message: `running as account ${account.name}` });
+      const port = await freePort();
+      const values: Record<string, string> = {
+        port: String(port), base_url: req.baseUrl, user: req.key.user, server_name: req.key.server,
+        home: account.home, envs: this.#ctx.config.envsDir,
+      };
+      const fill = (s: string) => s.replace(/\{(port|base_url|user|server_name|home|envs)\}/g, (_, k: string) => values[k]);
+      const argv = req.profile.command.map(fill);
+      const env: Record<string, string> = {
+        PATH: SAFE_PATH, HOME: account.home, USER: account.name, LOGNAME: account.name, SHELL: '/bin/bash',
+        LANG: 'C.UTF-8', ...req.env, JUPYTERHUB_SERVICE_URL: `http://127.0.0.1:${port}${req.baseUrl}`,
+      };
+      for (const [k, v] of Object.entries(req.profile.env)) env[k] = fill(v);
+      await mkdir(this.#logDir, { recursive: true, mode: 0o700 });
+      const log = path.join(this.#logDir, `${req.key.user}--${req.key.server || '_default'}.log`);
+      const fd = openSync(log, 'w', 0o600);
+      let child;
+      try {
+        child = spawn(argv[0], argv.slice(1), {
+          cwd: account.home, env, detached: true, stdio: ['ignore', fd, fd],
+          ...(this.isolated ? { uid: account.uid, gid: account.gid } : {}),
+        });
+      } finally {
+        closeSync(fd);
+      }
+      const pid = await new Promise<number>((resolve, reject) => {
+        child.once('spawn', () => resolve(child.pid!));
+        child.once('error', (err) => reject(new SpawnError(`cannot run ${argv[0]}: ${err.message}`)));
+      });
+      child.unref();
+      const startTime = await processStartTime(pid);
+      const state: LocalState = { pid, startTime: startTime ?? 0, port, uid: account.uid, account: account.name, home: account.home, log };
+      child.once('exit', (code, signal) => this.#exited(req.key, pid, code, signal));
+      this.#watched.set(id, { pid });
+      events.push({ message: `process ${pid} started, listening on port ${port}` });
+      return { key: req.key, url: `http://127.0.0.1:${port}`, state: state as unknown as Record<string, unknown> };
+    } finally {
+      this.#launching.delete(id);
+    }
+  }
+
+  async *progress(key: ServerKey): AsyncIterable<ProgressEvent> {
+    const events = this.#launching.get(keyString(key));
+    if (events) yield* events;
+  }
+
+  async poll(handle: ServerHandle): Promise<ServerStatus> {
+    const s = handle.state as unknown as LocalState;
+    const start = await processStartTime(s.pid);
+    if (start === null) return { running: false, reason: `process ${s.pid} is gone` };
+    if (s.startTime && start !== s.startTime) return { running: false, reason: `pid ${s.pid} now belongs to another process` };
+    return { running: true };
+  }
+
+  async stop(handle: ServerHandle): Promise<void> {
+    const s = handle.state as unknown as LocalState;
+    if (!(await this.poll(handle)).running) return;
+    const graceMs = this.#ctx.config.local.stop_grace * 1000;
+    signalGroup(s.pid, 'SIGTERM');
+    const deadline = Date.now() + graceMs;
+    while (Date.now() < deadline) {
+      if (!(await this.poll(handle)).running) return;
+      await sleep(50);
+    }
+    signalGroup(s.pid, 'SIGKILL');
+    for (let i = 0; i < 100 && (await this.poll(handle)).running; i++) await sleep(20);
+  }
+
+  async adopt(stored: ServerHandle): Promise<ServerHandle | null> {
+    if (!(await this.poll(stored)).running) return null;
+    const s = stored.state as unknown as LocalState;
+    // Not our child any more: watch /proc for its exit instead of the 'exit' event.
+    const id = keyString(stored.key);
+    const timer = setInterval(async () => {
+      if (!(await this.poll(stored)).running) this.#exited(stored.key, s.pid, null, null);
+    }, 1000);
+    timer.unref();
+    this.#watched.set(id, { pid: s.pid, timer });
+    return stored;
+  }
+
+  async listenerOwner(handle: ServerHandle): Promise<'server' | 'none' | 'other'> {
+    const s = handle.state as unknown as LocalState;
+    const uid = await listenerUid(s.port);
+    return uid === null ? 'none' : uid === s.uid ? 'server' : 'other';
+  }
+
+  async logTail(h: ServerHandle | ServerKey, bytes = 4000): Promise<string> {
+    const file = 'state' in h ? (h.state as unknown as LocalState).log
+      : path.join(this.#logDir, `${h.user}--${h.server || '_default'}.log`);
+    try {
+      const size = (await stat(file)).size;
+      const fh = await open(file, 'r');
+      try {
+        const len = Math.min(bytes, size);
+        const buf = Buffer.alloc(len);
+        await fh.read(buf, 0, len, size - len);
+        return buf.toString('utf8');
+      } finally {
+        await fh.close();
+      }
+    } catch {
+      return '';
+    }
+  }
+
+  onStopped(fn: (key: ServerKey, status: ServerStatus) => void): () => void {
+    this.#listeners.add(fn);
+    return () => this.#listeners.delete(fn);
+  }
+
+  #exited(key: ServerKey, pid: number, code: number | null, signal: NodeJS.Signals | null): void {
+    const id = keyString(key);
+    const w = this.#watched.get(id);
+    if (!w || w.pid !== pid) return;
+    clearInterval(w.timer);
+    this.#watched.delete(id);
+    const reason = signal ? `process ${pid} killed by ${signal}` : `process ${pid} exited with code ${code}`;
+    for (const fn of this.#listeners) fn(key, { running: false, exitCode: code, reason });
+  }
+
+  async close(): Promise<void> {
+    for (const w of this.#watched.values()) clearInterval(w.timer);
+    this.#watched.clear();
+  }
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try { process.kill(-pid, signal); } catch {
+    try { process.kill(pid, signal); } catch { /* already gone */ }
+  }
+}

@@ -1,0 +1,39 @@
+/** @module What /proc says about a process and a listening socket: start time (so a recycled pid is not
+ *  mistaken for our server) and the uid owning a loopback listener (so a token goes only to its server). */
+import { readFile } from 'node:fs/promises';
+
+/** Start time in clock ticks since boot (field 22 of /proc/PID/stat), or null if gone or a zombie. */
+export async function processStartTime(pid: number): Promise<number | null> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (rest[0] === 'Z' || rest[0] === 'X') return null;
+    return Number(rest[19]);
+  } catch {
+    return null;
+  }
+}
+
+/** uid of the socket listening on 127.0.0.1:port or [::1]:port (or a wildcard address), or null. */
+export async function listenerUid(port: number): Promise<number | null> {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try { text = await readFile(file, 'utf8'); } catch { continue; }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 8 || f[3] !== '0A') continue;                 // 0A = LISTEN
+      const [addr, p] = f[1].split(':');
+      if (p !== hexPort) continue;
+      if (!isLoopbackOrAny(addr)) continue;
+      return Number(f[7]);
+    }
+  }
+  return null;
+}
+
+function isLoopbackOrAny(hex: string): boolean {
+  if (hex.length === 8) return hex === '0100007F' || hex === '00000000';
+  return hex === '00000000000000000000000001000000' || hex === '00000000000000000000000000000000' ||
+    hex === '0000000000000000FFFF00000100007F';
+}

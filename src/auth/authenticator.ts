@@ -1,0 +1,117 @@
+/** @module Who is asking: resolves a request's session cookie or API token to a Principal, with caches that
+ *  keep the proxy's hot path free of crypto and store reads. Revocations clear the caches at once. */
+import { timingSafeEqual } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Store, User } from '../store/store.ts';
+import { ADMIN_SCOPES, expandScopes, hasScope, type ScopeSet, type Target } from './scopes.ts';
+import { readCookie, SESSION_COOKIE, SessionCodec } from './session.ts';
+import { hashToken, tokenFromHeader } from './tokens.ts';
+
+export interface Principal {
+  kind: 'user' | 'service';
+  name: string;
+  admin: boolean;
+  via: 'cookie' | 'token';
+  sessionId?: string;
+  tokenId?: string;
+  /** What the credential grants (a token's own scopes, or everything its owner holds for a cookie). */
+  scopes: ScopeSet;
+  /** What the owner holds now; a token never grants more than this. */
+  ownerScopes: ScopeSet;
+}
+
+export const can = (p: Principal, scope: string, target?: Target) =>
+  hasScope(p.scopes, scope, target) && hasScope(p.ownerScopes, scope, target);
+
+const TOKEN_CACHE_MS = 10_000;     // bounds how long another replica's revocation takes to be seen
+const CACHE_LIMIT = 50_000;
+
+export class Authenticator {
+  readonly #store: Store;
+  readonly #sessions: SessionCodec;
+  readonly #serviceToken: Buffer | null;
+  readonly #byCookie = new Map<string, { principal: Principal; expMs: number }>();
+  readonly #byTokenHash = new Map<string, { principal: Principal; expMs: number; cachedAt: number }>();
+
+  constructor(store: Store, sessions: SessionCodec, serviceToken?: string) {
+    this.#store = store;
+    this.#sessions = sessions;
+    this.#serviceToken = serviceToken ? Buffer.from(serviceToken) : null;
+  }
+
+  /** Synchronous fast path for the proxy: a cached principal or undefined (then call authenticate()). */
+  cached(headers: IncomingHttpHeaders, now = Date.now()): Principal | undefined {
+    const token = tokenFromHeader(headers.authorization);
+    if (token) {
+      const hit = this.#byTokenHash.get(hashToken(token));
+      return hit && hit.expMs > now && now - hit.cachedAt < TOKEN_CACHE_MS ? hit.principal : undefined;
+    }
+    const cookie = readCookie(headers.cookie, SESSION_COOKIE);
+    const hit = cookie ? this.#byCookie.get(cookie) : undefined;
+    return hit && hit.expMs > now ? hit.principal : undefined;
+  }
+
+  /** The principal behind a request, or null. A request with a token is judged by the token alone. */
+  async authenticate(headers: IncomingHttpHeaders): Promise<Principal | null> {
+    const hit = this.cached(headers);
+    if (hit) return hit;
+    const token = tokenFromHeader(headers.authorization);
+    if (token) return this.#fromToken(token);
+    const cookie = readCookie(headers.cookie, SESSION_COOKIE);
+    return cookie ? this.#fromCookie(cookie) : null;
+  }
+
+  async #fromCookie(cookie: string): Promise<Principal | null> {
+    const claims = await this.#sessions.verify(cookie);
+    if (!claims) return null;
+    const session = await this.#store.sessions.get(claims.sid);
+    if (!session || session.user !== claims.user || Date.parse(session.expiresAt) <= Date.now()) return null;
+    const user = await this.#store.users.get(claims.user);
+    if (!user) return null;
+    const owner = ownerScopes(user);
+    const principal: Principal = { kind: 'user', name: user.name, admin: user.admin, via: 'cookie', sessionId: claims.sid, scopes: owner, ownerScopes: owner };
+    this.#remember(this.#byCookie, cookie, { principal, expMs: claims.expMs });
+    return principal;
+  }
+
+  async #fromToken(secret: string): Promise<Principal | null> {
+    const hash = hashToken(secret);
+    const now = Date.now();
+    if (this.#serviceToken && this.#serviceToken.length === secret.length && timingSafeEqual(this.#serviceToken, Buffer.from(secret))) {
+      const scopes = expandScopes(ADMIN_SCOPES);
+      const principal: Principal = { kind: 'service', name: 'kicloud-service', admin: true, via: 'token', scopes, ownerScopes: scopes };
+      this.#remember(this.#byTokenHash, hash, { principal, expMs: Infinity, cachedAt: now });
+      return principal;
+    }
+    const token = await this.#store.tokens.findByHash(hash);
+    if (!token) return null;
+    const expMs = token.expiresAt ? Date.parse(token.expiresAt) : Infinity;
+    if (expMs <= now) return null;
+    const user = await this.#store.users.get(token.user);
+    if (!user) return null;
+    const principal: Principal = {
+      kind: 'user', name: user.name, admin: user.admin, via: 'token', tokenId: token.id,
+      scopes: expandScopes(token.scopes, user), ownerScopes: ownerScopes(user),
+    };
+    this.#remember(this.#byTokenHash, hash, { principal, expMs, cachedAt: now });
+    void this.#store.tokens.touch(token.id, new Date(now).toISOString());
+    return principal;
+  }
+
+  #remember<V>(map: Map<string, V>, key: string, value: V): void {
+    if (map.size >= CACHE_LIMIT) map.delete(map.keys().next().value!);
+    map.set(key, value);
+  }
+
+  /** Drop cached credentials: of one session, one token, or everything a user holds. */
+  forgetSession(sid: string): void { for (const [k, v] of this.#byCookie) if (v.principal.sessionId === sid) this.#byCookie.delete(k); }
+  forgetToken(id: string): void { for (const [k, v] of this.#byTokenHash) if (v.principal.tokenId === id) this.#byTokenHash.delete(k); }
+  forgetUser(name: string): void {
+    for (const [k, v] of this.#byCookie) if (v.principal.name === name) this.#byCookie.delete(k);
+    for (const [k, v] of this.#byTokenHash) if (v.principal.kind === 'user' && v.principal.name === name) this.#byTokenHash.delete(k);
+  }
+}
+
+export function ownerScopes(user: Pick<User, 'name' | 'admin'>): ScopeSet {
+  return expandScopes(['inherit'], user);
+}

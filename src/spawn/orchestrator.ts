@@ -1,0 +1,235 @@
+/** @module The server lifecycle: stopped → pending → running → stopping → stopped, with one spawn in flight per
+ *  server (simultaneous requests share it), readiness, routes, the server's token, progress, and adoption of
+ *  running servers after a gateway restart. Backend-agnostic: it speaks only the Spawner interface. */
+import type { Profile } from '../../config/schema.ts';
+import type { ServerHandle, Spawner } from '../../spawners/spawner.ts';
+import type { GatewayConfig } from '../config/load.ts';
+import { badRequest, GatewayError, SpawnError, TooManySpawns } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { serverPrefix } from '../routes/paths.ts';
+import { routeId, type RouteTable } from '../routes/route-table.ts';
+import type { ServerKey, ServerRecord, Store } from '../store/store.ts';
+import { hashToken, mintToken } from '../auth/tokens.ts';
+import type { Metrics } from '../http/metrics.ts';
+import { singleUserEnv } from './env.ts';
+import { SpawnProgress } from './progress.ts';
+import { waitUntilReady } from './readiness.ts';
+
+interface Run { progress: SpawnProgress; abort: AbortController; done: Promise<void>; profile: string; logTail?: string }
+
+export interface StartOutcome { ready: boolean; run: Run }
+
+export class Orchestrator {
+  readonly #config: GatewayConfig;
+  readonly #store: Store;
+  readonly #spawners: Map<string, Spawner>;
+  readonly #routes: RouteTable;
+  readonly #log: Logger;
+  readonly #metrics: Metrics;
+  readonly #hubApiUrl: string;
+  readonly #runs = new Map<string, Run>();          // the latest spawn per server, kept after it ends
+  readonly #stopping = new Map<string, Promise<void>>();
+  #pendingCount = 0;
+
+  constructor(o: { config: GatewayConfig; store: Store; spawners: Map<string, Spawner>; routes: RouteTable; log: Logger; metrics: Metrics; hubApiUrl: string }) {
+    this.#config = o.config;
+    this.#store = o.store;
+    this.#spawners = o.spawners;
+    this.#routes = o.routes;
+    this.#log = o.log;
+    this.#metrics = o.metrics;
+    this.#hubApiUrl = o.hubApiUrl;
+    for (const sp of this.#spawners.values()) sp.onStopped((key, status) => void this.#exited(key, status.running ? '' : status.reason));
+  }
+
+  profiles(): readonly Profile[] { return this.#config.profiles; }
+  profile(name: string): Profile | undefined { return this.#config.profiles.find((p) => p.name === name); }
+  run(key: ServerKey): Run | undefined { return this.#runs.get(routeId(key)); }
+  isSpawning(key: ServerKey): boolean { const r = this.#runs.get(routeId(key)); return !!r && !r.progress.done; }
+  isStopping(key: ServerKey): boolean { return this.#stopping.has(routeId(key)); }
+
+  #spawnerFor(profile: Profile): Spawner {
+    const sp = this.#spawners.get(profile.spawner);
+    if (!sp) throw new GatewayError('NO_SPAWNER', 500, `no spawner "${profile.spawner}" for profile ${profile.name}`);
+    return sp;
+  }
+
+  /** Starts a server, or joins the spawn already in flight. Waits up to `waitMs` for readiness. */
+  async start(key: ServerKey, opts: { profile?: string; userOptions?: Record<string, unknown>; waitMs?: number } = {}): Promise<StartOutcome> {
+    const id = routeId(key);
+    const current = this.#runs.get(id);
+    if (current && !current.progress.done) return this.#await(current, opts.waitMs);
+    if (this.#routes.get(id)) throw badRequest(`${describe(key)} is already running`);
+    if (this.#stopping.has(id)) throw badRequest(`${describe(key)} is stopping; try again in a moment`);
+    if (this.#pendingCount >= this.#config.spawn.concurrent_spawn_limit) throw new TooManySpawns(10);
+    const profile = opts.profile ? this.profile(opts.profile) : this.#config.profiles[0];
+    if (!profile) throw badRequest(`no profile named "${opts.profile}"; choose one of ${this.#config.profiles.map((p) => p.name).join(', ')}`);
+    const spawner = this.#spawnerFor(profile);
+
+    const { secret, token } = mintToken(key.user, [`users:activity!user=${key.user}`, `access:servers!server=${key.user}/${key.server}`],
+      { note: `server ${id}` });
+    await this.#store.servers.ensure({
+      ...key, state: 'stopped', profile: profile.name, url: null, token: secret, handle: {}, started: null, lastActivity: null, userOptions: {},
+    });
+    const claimed = await this.#store.servers.transition(key, ['stopped'], 'pending',
+      { profile: profile.name, token: secret, handle: {}, url: null, userOptions: opts.userOptions ?? {} });
+    if (!claimed) {
+      const rec = await this.#store.servers.get(key);
+      throw badRequest(`${describe(key)} is ${rec?.state ?? 'unknown'}`);
+    }
+    await this.#store.tokens.add(token);
+    await this.#store.events.clear(key);
+
+    const progress = new SpawnProgress();
+    const abort = new AbortController();
+    const run: Run = { progress, abort, done: Promise.resolve(), profile: profile.name };
+    this.#runs.set(id, run);
+    this.#pendingCount++;
+    run.done = this.#spawn(key, profile, spawner, secret, run).finally(() => { this.#pendingCount--; });
+    return this.#await(run, opts.waitMs);
+  }
+
+  async #await(run: Run, waitMs = 0): Promise<StartOutcome> {
+    if (waitMs > 0) await Promise.race([run.done, new Promise((r) => setTimeout(r, waitMs).unref())]);
+    return { ready: !!run.progress.last?.ready, run };
+  }
+
+  async #spawn(key: ServerKey, profile: Profile, spawner: Spawner, token: string, run: Run): Promise<void> {
+    const t0 = performance.now();
+    const prefix = serverPrefix(key.user, key.server);
+    const emit = (progress: number, message: string) => {
+      const e = run.progress.emit({ progress, message });
+      void this.#store.events.append(key, e).catch(() => {});
+    };
+    const log = this.#log.child({ user: key.user, server: key.server });
+    log.info({ profile: profile.name }, 'spawn requested');
+    emit(0, `Spawn requested for ${describe(key)} (${profile.display_name})`);
+    let handle: ServerHandle | undefined;
+    try {
+      handle = await spawner.start({
+        key, profile, baseUrl: prefix, signal: run.abort.signal,
+        env: singleUserEnv({ key, token, prefix, hubApiUrl: this.#hubApiUrl }),
+      });
+      for await (const e of spawner.progress(key)) emit(25, e.message);
+      await this.#store.servers.transition(key, ['pending'], 'pending', { url: handle.url, handle: handleState(handle) });
+      emit(50, `Server launched; waiting for it to answer ${profile.ready_path.replace('{base_url}', prefix)}`);
+      await waitUntilReady(spawner, handle, {
+        readyPath: fillPath(profile.ready_path, prefix), token, timeoutMs: profile.start_timeout * 1000, signal: run.abort.signal,
+      });
+      const now = new Date().toISOString();
+      const ok = await this.#store.servers.transition(key, ['pending'], 'running', { started: now, lastActivity: now });
+      if (!ok) throw new SpawnError('the server was stopped while it started');
+      this.#addRoute(key, handle, token, spawner);
+      const seconds = (performance.now() - t0) / 1000;
+      this.#metrics.spawnDone('success', seconds);
+      this.#metrics.running.set(this.#routes.size);
+      log.info({ ms: Math.round(seconds * 1000), url: handle.url }, 'server ready');
+      run.progress.emit({ progress: 100, ready: true, message: `Server ready at ${prefix}`, url: prefix } as never);
+    } catch (err) {
+      const e = err instanceof GatewayError ? err : new SpawnError((err as Error).message, undefined, { cause: err });
+      const logTail = (e.detail?.logTail as string | undefined) ?? (handle ? await spawner.logTail(handle) : '');
+      run.logTail = logTail;
+      this.#metrics.spawnDone('failure', (performance.now() - t0) / 1000);
+      log.warn({ err: e.message }, 'spawn failed');
+      if (handle) await spawner.stop(handle).catch(() => {});
+      await this.#revokeServerToken(token);
+      await this.#store.servers.transition(key, ['pending'], 'stopped', { url: null, handle: {}, started: null });
+      const ev = run.progress.emit({ progress: 100, failed: true, message: `Spawn failed: ${e.message}` });
+      void this.#store.events.append(key, ev).catch(() => {});
+    }
+  }
+
+  #addRoute(key: ServerKey, handle: ServerHandle, token: string, spawner: Spawner): void {
+    this.#routes.add(key, serverPrefix(key.user, key.server), handle.url, token,
+      async () => (await spawner.listenerOwner(handle)) === 'server');
+  }
+
+  /** Stops a server (or cancels its spawn). Resolves when it is stopped. */
+  stop(key: ServerKey, reason = 'requested'): Promise<void> {
+    const id = routeId(key);
+    let p = this.#stopping.get(id);
+    if (p) return p;
+    p = this.#stop(key, reason).finally(() => this.#stopping.delete(id));
+    this.#stopping.set(id, p);
+    return p;
+  }
+
+  async #stop(key: ServerKey, reason: string): Promise<void> {
+    const run = this.#runs.get(routeId(key));
+    if (run && !run.progress.done) { run.abort.abort(); await run.done; }
+    const rec = await this.#store.servers.get(key);
+    if (!rec || rec.state === 'stopped') return;
+    if (!(await this.#store.servers.transition(key, ['running', 'pending'], 'stopping'))) return;
+    this.#routes.remove(key);
+    this.#metrics.running.set(this.#routes.size);
+    const profile = this.profile(rec.profile);
+    const spawner = profile ? this.#spawners.get(profile.spawner) : this.#spawners.values().next().value;
+    if (spawner && rec.url) await spawner.stop(storedHandle(rec)).catch((err) => this.#log.error({ err, ...key }, 'stop failed'));
+    await this.#revokeServerToken(rec.token);
+    await this.#store.servers.transition(key, ['stopping'], 'stopped', { url: null, handle: {}, started: null });
+    this.#log.info({ user: key.user, server: key.server, reason }, 'server stopped');
+  }
+
+  /** The backend refused or reset a connection: check now instead of at the next poll. */
+  async noticeBackendDown(key: ServerKey): Promise<void> {
+    const rec = await this.#store.servers.get(key);
+    if (!rec || rec.state !== 'running') return;
+    const spawner = this.#spawnerForRecord(rec);
+    if (spawner && !(await spawner.poll(storedHandle(rec))).running) await this.#exited(key, 'connection refused and the process is gone');
+  }
+
+  async #exited(key: ServerKey, reason: string): Promise<void> {
+    const rec = await this.#store.servers.get(key);
+    if (!rec || rec.state !== 'running') return;
+    if (!(await this.#store.servers.transition(key, ['running'], 'stopped', { url: null, handle: {}, started: null }))) return;
+    this.#routes.remove(key);
+    this.#metrics.running.set(this.#routes.size);
+    await this.#revokeServerToken(rec.token);
+    this.#log.warn({ user: key.user, server: key.server, reason }, 'server exited on its own');
+  }
+
+  #spawnerForRecord(rec: ServerRecord): Spawner | undefined {
+    const profile = this.profile(rec.profile);
+    return profile ? this.#spawners.get(profile.spawner) : undefined;
+  }
+
+  async #revokeServerToken(secret: string): Promise<void> {
+    const t = await this.#store.tokens.findByHash(hashToken(secret));
+    if (t) await this.#store.tokens.revoke(t.id);
+  }
+
+  /** At start-up, before listening: adopt every server the store says is running; a dead one is marked stopped. */
+  async recover(): Promise<{ adopted: number; lost: number }> {
+    let adopted = 0, lost = 0;
+    for (const rec of await this.#store.servers.list()) {
+      if (rec.state === 'stopped') continue;
+      const key = { user: rec.user, server: rec.server };
+      const spawner = this.#spawnerForRecord(rec);
+      const live = spawner && rec.url && rec.state === 'running' ? await spawner.adopt(storedHandle(rec)) : null;
+      if (live && spawner && (await spawner.listenerOwner(live)) === 'server') {
+        this.#addRoute(key, live, rec.token, spawner);
+        adopted++;
+        this.#log.info({ user: rec.user, server: rec.server, url: rec.url }, 'server adopted');
+        continue;
+      }
+      // pending/stopping when the gateway died, or gone: make sure nothing is left behind.
+      if (spawner && rec.url) await spawner.stop(storedHandle(rec)).catch(() => {});
+      await this.#revokeServerToken(rec.token);
+      await this.#store.servers.transition(key, [rec.state], 'stopped', { url: null, handle: {}, started: null });
+      lost++;
+      this.#log.warn({ user: rec.user, server: rec.server, was: rec.state }, 'server not running after restart; marked stopped');
+    }
+    this.#metrics.running.set(this.#routes.size);
+    return { adopted, lost };
+  }
+
+  async close(): Promise<void> {
+    for (const run of this.#runs.values()) if (!run.progress.done) run.abort.abort();
+    await Promise.all([...this.#runs.values()].map((r) => r.done));
+  }
+}
+
+const describe = (k: ServerKey) => (k.server ? `server ${k.user}/${k.server}` : `${k.user}'s server`);
+const fillPath = (p: string, prefix: string) => p.replace('{base_url}', prefix);
+const handleState = (h: ServerHandle) => h.state;
+const storedHandle = (rec: ServerRecord): ServerHandle => ({ key: { user: rec.user, server: rec.server }, url: rec.url ?? '', state: rec.handle });

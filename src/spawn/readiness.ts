@@ -1,0 +1,43 @@
+/** @module Wait until a launched server answers its ready_path, with a short backoff. Fails fast when the
+ *  process dies (with its log tail) and refuses to send the token to a listener another account owns. */
+import { request } from 'undici';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ServerHandle, Spawner } from '../../spawners/spawner.ts';
+import { SpawnError, SpawnTimeout } from '../errors.ts';
+
+export interface ReadyOptions { readyPath: string; token: string; timeoutMs: number; signal: AbortSignal; onWaiting?: () => void }
+
+export async function waitUntilReady(spawner: Spawner, handle: ServerHandle, o: ReadyOptions): Promise<void> {
+  const deadline = Date.now() + o.timeoutMs;
+  const sep = o.readyPath.includes('?') ? '&' : '?';
+  const url = `${handle.url}${o.readyPath}${sep}no_track_activity=1`;
+  let delay = 20, announced = false, lastError = 'no answer yet';
+  while (Date.now() < deadline) {
+    if (o.signal.aborted) throw new SpawnError('the spawn was cancelled');
+    const status = await spawner.poll(handle);
+    if (!status.running) {
+      throw new SpawnError(`the server exited before it was ready (${status.reason})`, { logTail: await spawner.logTail(handle) });
+    }
+    const owner = await spawner.listenerOwner(handle);
+    if (owner === 'other') {
+      throw new SpawnError(`another account is listening on the server's address ${handle.url}; the token was not sent`);
+    }
+    if (owner === 'server') {
+      try {
+        const res = await request(url, {
+          headers: { authorization: `token ${o.token}` }, signal: AbortSignal.any([o.signal, AbortSignal.timeout(2000)]),
+        });
+        await res.body.dump();
+        if (res.statusCode === 200) return;
+        lastError = `${o.readyPath} answered ${res.statusCode}`;
+      } catch (err) {
+        lastError = (err as Error).message;
+      }
+    }
+    if (!announced) { announced = true; o.onWaiting?.(); }
+    await sleep(Math.min(delay, Math.max(0, deadline - Date.now())));
+    delay = Math.min(delay * 1.5, 250);
+  }
+  throw new SpawnTimeout(`the server did not answer ${o.readyPath} within ${Math.round(o.timeoutMs / 1000)} s (${lastError})`,
+    { logTail: await spawner.logTail(handle) });
+}
