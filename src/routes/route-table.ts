@@ -10,6 +10,7 @@ export interface Route {
   url: string;                        // backend origin
   authorization: string;              // "token …": the server's own token, injected towards the backend
   pool: Pool;
+  isOwnListener?: ListenerCheck;
 }
 
 export const routeId = (k: ServerKey) => `${k.user}/${k.server}`;
@@ -38,7 +39,7 @@ export class RouteTable {
       bodyTimeout: 0,                                      // long polls and streams are fine once headers came
       ...(connect ? { connect } : {}),
     });
-    const route: Route = { key, id: routeId(key), prefix, url, authorization: `token ${token}`, pool };
+    const route: Route = { key, id: routeId(key), prefix, url, authorization: `token ${token}`, pool, isOwnListener };
     this.#routes.set(route.id, route);
     return route;
   }

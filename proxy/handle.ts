@@ -1,0 +1,181 @@
+/** @module The proxied request path, top to bottom: raw path → who is asking → which server → may they →
+ *  cross-site check → route → forward (HTTP) or pipe (Upgrade). No web framework on this path: it is what
+ *  every keystroke pays. What to do when there is no route (spawn page, 424, login) is the hub's call. */
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Principal } from '../src/auth/authenticator.ts';
+import type { Logger } from '../src/log.ts';
+import { redactUrl } from '../src/log.ts';
+import type { Metrics } from '../src/http/metrics.ts';
+import { firstSegment, parseUserPath } from '../src/routes/paths.ts';
+import type { RouteTable } from '../src/routes/route-table.ts';
+import type { ServerKey } from '../src/store/store.ts';
+import { classify } from './error-status.ts';
+import { forward } from './forward.ts';
+import { backendRequestHeaders, type ForwardContext } from './headers.ts';
+import { isCrossSite, isSafeMethod } from './origin.ts';
+import { pipeUpgrade } from './upgrade.ts';
+
+export interface Target { principal: Principal; key: ServerKey; rest: string; isNavigation: boolean }
+
+export interface ProxyDeps {
+  publicOrigin: string;
+  routes: RouteTable;
+  auth: { cached(h: IncomingMessage['headers']): Principal | undefined; authenticate(h: IncomingMessage['headers']): Promise<Principal | null> };
+  canAccess(p: Principal, key: ServerKey): boolean;
+  isNamedServer(user: string, name: string): boolean;
+  touch(routeId: string): void;
+  metrics: Metrics;
+  log: Logger;
+  connectTimeoutMs: number;
+  slowRequestMs: number;
+  accessLog: boolean;
+  /** No running server behind the path: spawn page for a navigation, 424 otherwise. */
+  onNoRoute(req: IncomingMessage, res: ServerResponse, t: Target): void;
+  onNoRouteUpgrade(req: IncomingMessage, socket: Duplex, t: Target): void;
+  onUnauthenticated(req: IncomingMessage, res: ServerResponse, isNavigation: boolean): void;
+  onBackendDown(key: ServerKey): void;
+}
+
+/** A top-level page load: the only kind of request allowed to start a stopped server. */
+export function isNavigation(req: IncomingMessage, rest: string): boolean {
+  if (req.method !== 'GET' || rest.startsWith('api/') || rest.includes('/api/')) return false;
+  const dest = req.headers['sec-fetch-dest'];
+  if (dest !== undefined) return dest === 'document';
+  return (req.headers.accept ?? '').includes('text/html');
+}
+
+export function createProxy(deps: ProxyDeps) {
+  const ctx: ForwardContext = { authorization: '', proto: new URL(deps.publicOrigin).protocol.slice(0, -1), publicHost: new URL(deps.publicOrigin).host };
+
+  function resolve(req: IncomingMessage, reply: (status: number, message: string, canonical?: string) => void) {
+    const parsed = parseUserPath(req.url!);
+    if (!parsed.ok) {
+      if (parsed.canonical && req.method === 'GET') return reply(302, parsed.message, parsed.canonical);
+      return reply(400, parsed.message);
+    }
+    return parsed;
+  }
+
+  function target(req: IncomingMessage, user: string, rest: string, principal: Principal): Target {
+    const seg = firstSegment(rest);
+    const server = seg && deps.isNamedServer(user, seg) ? seg : '';
+    const restAfter = server ? rest.slice(server.length + 1) : rest;
+    return { principal, key: { user, server }, rest: restAfter, isNavigation: isNavigation(req, restAfter) };
+  }
+
+  function handleRequest(req: IncomingMessage, res: ServerResponse): void {
+    const parsed = resolve(req, (status, message, canonical) => sendError(req, res, status, message, canonical));
+    if (!parsed) return;
+    const principal = deps.auth.cached(req.headers);
+    if (principal) return proceed(req, res, parsed.user, parsed.rest, principal);
+    deps.auth.authenticate(req.headers).then((p) => {
+      if (p) proceed(req, res, parsed.user, parsed.rest, p);
+      else deps.onUnauthenticated(req, res, isNavigation(req, parsed.rest));
+    }, (err) => {
+      deps.log.error({ err }, 'authentication failed');
+      sendError(req, res, 500, 'internal error while checking credentials');
+    });
+  }
+
+  function proceed(req: IncomingMessage, res: ServerResponse, user: string, rest: string, principal: Principal): void {
+    const t = target(req, user, rest, principal);
+    if (!deps.canAccess(principal, t.key)) {
+      return sendError(req, res, 403, `${principal.name} may not access ${describe(t.key)}`);
+    }
+    if (principal.via === 'cookie' && !isSafeMethod(req.method) && isCrossSite(req.headers, deps.publicOrigin)) {
+      return sendError(req, res, 403, 'cross-site request refused: its Origin is not this gateway');
+    }
+    const route = deps.routes.get(`${t.key.user}/${t.key.server}`);
+    if (!route) return deps.onNoRoute(req, res, t);
+    deps.touch(route.id);
+    ctx.authorization = route.authorization;
+    const headers = backendRequestHeaders(req, ctx, false);
+    const t0 = performance.now();
+    forward(route, req, res, headers, (r) => {
+      const ms = performance.now() - t0;
+      deps.metrics.observeProxy(ms / 1000);
+      if (r.error) {
+        const failure = classify(r.error);
+        deps.metrics.proxyError(failure.kind);
+        if (failure.kind === 'refused') deps.onBackendDown(route.key);
+        if (failure.kind !== 'client_gone') {
+          deps.log.warn({ user: t.key.user, server: t.key.server, err: r.error.message, code: (r.error as { code?: string }).code }, 'proxy error');
+        }
+        if (!res.headersSent && failure.kind !== 'client_gone') sendError(req, res, failure.status, `${describe(t.key)}: ${failure.message}`);
+        return;
+      }
+      if (ms > deps.slowRequestMs) deps.log.info({ user: t.key.user, server: t.key.server, status: r.status, ms: Math.round(ms), url: redactUrl(req.url!) }, 'slow proxied request');
+      else if (deps.accessLog) deps.log.info({ user: principal.name, status: r.status, ms: Math.round(ms * 10) / 10, method: req.method, url: redactUrl(req.url!) }, 'proxied');
+    });
+  }
+
+  function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy());
+    const parsed = resolve(req, (status, message) => rejectUpgrade(socket, status, message));
+    if (!parsed) return;
+    // Any upgrade from a page of another origin is refused, whatever its credentials (cross-site WebSocket hijacking).
+    if (req.headers.origin !== undefined && req.headers.origin !== deps.publicOrigin) {
+      return rejectUpgrade(socket, 403, 'cross-site WebSocket refused: its Origin is not this gateway');
+    }
+    const go = (principal: Principal | null | undefined) => {
+      if (!principal) return rejectUpgrade(socket, 401, 'authentication required');
+      const t = target(req, parsed.user, parsed.rest, principal);
+      t.isNavigation = false;
+      if (!deps.canAccess(principal, t.key)) return rejectUpgrade(socket, 403, `${principal.name} may not access ${describe(t.key)}`);
+      const route = deps.routes.get(`${t.key.user}/${t.key.server}`);
+      if (!route) return deps.onNoRouteUpgrade(req, socket, t);
+      deps.touch(route.id);
+      ctx.authorization = route.authorization;
+      const headers = backendRequestHeaders(req, ctx, true);
+      pipeUpgrade(route, req, socket, head, headers, {
+        connectTimeoutMs: deps.connectTimeoutMs,
+        onActivity: () => deps.touch(route.id),
+        onOpen: () => deps.metrics.websockets.inc(),
+        onClose: () => deps.metrics.websockets.dec(),
+        onFailure: (err) => {
+          const failure = classify(err);
+          deps.metrics.proxyError(failure.kind);
+          if (failure.kind === 'refused') deps.onBackendDown(route.key);
+          rejectUpgrade(socket, failure.status, `${describe(t.key)}: ${failure.message}`);
+        },
+      });
+    };
+    const cached = deps.auth.cached(req.headers);
+    if (cached) go(cached);
+    else deps.auth.authenticate(req.headers).then(go, () => rejectUpgrade(socket, 500, 'internal error while checking credentials'));
+  }
+
+  return { handleRequest, handleUpgrade };
+}
+
+const describe = (k: ServerKey) => (k.server ? `server ${k.user}/${k.server}` : `${k.user}'s server`);
+
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** JupyterHub's JSON error shape for API callers, a small page for browsers. */
+export function sendError(req: IncomingMessage, res: ServerResponse, status: number, message: string, location?: string, extra?: Record<string, unknown>): void {
+  if (res.headersSent) return void res.destroy();
+  const wantsHtml = (req.headers.accept ?? '').includes('text/html') && !(req.url ?? '').includes('/api/');
+  const headers: Record<string, string> = { 'cache-control': 'no-store' };
+  if (location) headers.location = location;
+  let body: string;
+  if (wantsHtml) {
+    headers['content-type'] = 'text/html; charset=utf-8';
+    body = `<!doctype html><meta charset="utf-8"><title>${status} ${STATUS_CODES[status] ?? ''}</title>` +
+      `<style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:4rem auto;padding:0 1rem}</style>` +
+      `<h1>${status} ${STATUS_CODES[status] ?? ''}</h1><p>${escapeHtml(message)}</p><p><a href="/hub/home">Home</a></p>`;
+  } else {
+    headers['content-type'] = 'application/json';
+    body = JSON.stringify({ status, message, ...extra });
+  }
+  res.writeHead(status, headers).end(body);
+}
+
+/** A real HTTP answer on an upgrade socket, as ws's abortHandshake() writes. */
+export function rejectUpgrade(socket: Duplex, status: number, message: string, extra?: Record<string, unknown>): void {
+  if (!socket.writable) return void socket.destroy();
+  const body = JSON.stringify({ status, message, ...extra });
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nConnection: close\r\nContent-Type: application/json\r\n` +
+    `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+}

@@ -1,0 +1,57 @@
+/** @module Header rewriting both ways. Towards a user's server: hop-by-hop headers dropped, the gateway's own
+ *  session cookie and the caller's credentials removed, the server's token injected, X-Forwarded-* set; the
+ *  browser's Host is kept (the server runs with allow_remote_access, and Jupyter's origin checks compare
+ *  Origin with Host). Back to the browser: hop-by-hop headers dropped. */
+import type { IncomingMessage } from 'node:http';
+import { SESSION_COOKIE } from '../src/auth/session.ts';
+
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'proxy-authenticate',
+  'te', 'trailer', 'transfer-encoding', 'upgrade', 'http2-settings']);
+
+export interface ForwardContext { authorization: string; proto: string; publicHost: string }
+
+/** Flat [name, value, …] list for undici (or a raw request head), from req.rawHeaders. */
+export function backendRequestHeaders(req: IncomingMessage, ctx: ForwardContext, upgrade: boolean): string[] {
+  const raw = req.rawHeaders;
+  const out: string[] = [];
+  let forwardedFor = '';
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i];
+    const lower = name.toLowerCase();
+    if (lower === 'authorization' || lower === 'x-forwarded-host' || lower === 'x-forwarded-proto' || lower === 'x-forwarded-port') continue;
+    if (lower === 'x-forwarded-for') { forwardedFor = forwardedFor ? `${forwardedFor}, ${raw[i + 1]}` : raw[i + 1]; continue; }
+    if (HOP_BY_HOP.has(lower)) {
+      if (upgrade && (lower === 'upgrade' || lower === 'connection')) out.push(name, raw[i + 1]);
+      continue;
+    }
+    if (lower === 'cookie') {
+      const kept = stripCookie(raw[i + 1], SESSION_COOKIE);
+      if (kept) out.push(name, kept);
+      continue;
+    }
+    out.push(name, raw[i + 1]);
+  }
+  const remote = req.socket.remoteAddress ?? '';
+  out.push('authorization', ctx.authorization,
+    'x-forwarded-for', forwardedFor ? `${forwardedFor}, ${remote}` : remote,
+    'x-forwarded-proto', ctx.proto,
+    'x-forwarded-host', req.headers.host ?? ctx.publicHost);
+  return out;
+}
+
+/** Removes one cookie (every occurrence) from a Cookie header; '' when nothing is left. */
+export function stripCookie(header: string, name: string): string {
+  if (!header.includes(name)) return header;
+  return header.split(';').filter((c) => c.trim().split('=', 1)[0] !== name).join(';').trim();
+}
+
+/** Response headers from undici's raw list, hop-by-hop dropped, ready for res.writeHead(). */
+export function clientResponseHeaders(raw: Buffer[] | string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i].toString('latin1');
+    if (HOP_BY_HOP.has(name.toLowerCase())) continue;
+    out.push(name, raw[i + 1].toString('latin1'));
+  }
+  return out;
+}

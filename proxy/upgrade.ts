@@ -1,0 +1,88 @@
+/** @module WebSocket (any Upgrade) relay: after the handshake, a plain TCP pipe with backpressure; only frame
+ *  headers are read, to record activity. No per-message objects, so an idle connection costs two sockets. */
+import { connect, type Socket } from 'node:net';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Route } from '../src/routes/route-table.ts';
+import { FrameScanner } from './ws-activity.ts';
+
+export interface UpgradeHooks {
+  connectTimeoutMs: number;
+  onActivity(): void;
+  onOpen(): void;
+  onClose(): void;
+  /** Backend unreachable or not the server's own listener, before anything was relayed. */
+  onFailure(err: Error & { code?: string }): void;
+}
+
+export function pipeUpgrade(route: Route, req: IncomingMessage, client: Duplex, head: Buffer, headers: string[], hooks: UpgradeHooks): void {
+  const url = new URL(route.url);
+  const backend: Socket = connect({ host: url.hostname, port: Number(url.port), noDelay: true, timeout: hooks.connectTimeoutMs });
+  let relaying = false;
+  const fail = (err: Error & { code?: string }) => {
+    backend.destroy();
+    if (!relaying) hooks.onFailure(err);
+    else client.destroy();
+  };
+  backend.once('timeout', () => fail(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })));
+  backend.once('error', fail);
+  client.once('error', () => backend.destroy());
+  backend.once('connect', async () => {
+    backend.setTimeout(0);
+    if (route.isOwnListener && !(await route.isOwnListener())) {
+      return fail(Object.assign(new Error('listener is not owned by the server account'), { code: 'ECONNREFUSED' }));
+    }
+    if (client.destroyed) return backend.destroy();
+    relaying = true;
+    hooks.onOpen();
+    let lines = `${req.method} ${req.url} HTTP/1.1\r\n`;
+    for (let i = 0; i < headers.length; i += 2) lines += `${headers[i]}: ${headers[i + 1]}\r\n`;
+    backend.write(`${lines}\r\n`);
+    if (head.length) backend.write(head);
+    relay(client, backend, hooks);
+  });
+}
+
+function relay(client: Duplex, backend: Socket, hooks: UpgradeHooks): void {
+  const fromClient = new FrameScanner();
+  const fromBackend = new FrameScanner();
+  let handshakeDone = false, isWebSocket = false, pendingHead = '';
+  (client as Socket).setNoDelay?.(true);
+
+  client.on('data', (chunk: Buffer) => {
+    if (isWebSocket && fromClient.scan(chunk)) hooks.onActivity();
+    if (!backend.write(chunk)) client.pause();
+  });
+  backend.on('drain', () => client.resume());
+
+  backend.on('data', (chunk: Buffer) => {
+    if (!handshakeDone) {
+      // The backend's answer to the handshake: only a 101 turns the rest into WebSocket frames.
+      const text = pendingHead + chunk.toString('latin1');
+      const end = text.indexOf('\r\n\r\n');
+      if (end < 0) { pendingHead = text.slice(-16 * 1024); }
+      else {
+        handshakeDone = true;
+        isWebSocket = / 101 /.test(text.slice(0, text.indexOf('\r\n')));
+        const bodyStart = end + 4 - pendingHead.length;
+        if (isWebSocket && bodyStart < chunk.length && fromBackend.scan(chunk.subarray(bodyStart))) hooks.onActivity();
+        if (isWebSocket) hooks.onActivity();
+      }
+    } else if (isWebSocket && fromBackend.scan(chunk)) hooks.onActivity();
+    if (!client.write(chunk)) backend.pause();
+  });
+  client.on('drain', () => backend.resume());
+
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    client.destroy();
+    backend.destroy();
+    hooks.onClose();
+  };
+  client.once('close', close);
+  backend.once('close', close);
+  client.once('end', () => backend.end());
+  backend.once('end', () => client.end());
+}
