@@ -29,6 +29,7 @@ export class Orchestrator {
   readonly #hubApiUrl: string;
   readonly #runs = new Map<string, Run>();          // the latest spawn per server, kept after it ends
   readonly #stopping = new Map<string, Promise<void>>();
+  readonly #named = new Set<string>();               // "user/server" of every named server, for path routing
   #pendingCount = 0;
 
   constructor(o: { config: GatewayConfig; store: Store; spawners: Map<string, Spawner>; routes: RouteTable; log: Logger; metrics: Metrics; hubApiUrl: string }) {
@@ -52,6 +53,34 @@ export class Orchestrator {
     const sp = this.#spawners.get(profile.spawner);
     if (!sp) throw new GatewayError('NO_SPAWNER', 500, `no spawner "${profile.spawner}" for profile ${profile.name}`);
     return sp;
+  }
+
+  /** Is `name` one of user's named servers? (Synchronous: asked on the proxy path.) */
+  isNamed(user: string, name: string): boolean { return this.#named.has(`${user}/${name}`); }
+
+  /** Creates a named server's record (stopped) if absent, within the configured limits. */
+  async ensureNamed(key: ServerKey): Promise<void> {
+    if (this.#named.has(routeId(key))) return;
+    const { enabled, limit } = this.#config.named_servers;
+    if (!enabled) throw badRequest('named servers are not enabled on this gateway (named_servers.enabled)');
+    const count = (await this.#store.servers.list({ user: key.user })).filter((s) => s.server).length;
+    if (limit && count >= limit) throw badRequest(`${key.user} already has ${count} named servers, the limit is ${limit}`);
+    const profile = this.#config.profiles[0];
+    await this.#store.servers.ensure({ ...key, state: 'stopped', profile: profile.name, url: null, token: '', handle: {}, started: null, lastActivity: null, userOptions: {} });
+    this.#named.add(routeId(key));
+  }
+
+  async removeNamed(key: ServerKey): Promise<void> {
+    await this.stop(key, 'removed');
+    await this.#store.servers.remove(key);
+    this.#named.delete(routeId(key));
+    this.#runs.delete(routeId(key));
+  }
+
+  forgetUser(user: string): void {
+    for (const id of [...this.#named, ...this.#runs.keys()]) {
+      if (id.startsWith(`${user}/`)) { this.#named.delete(id); this.#runs.delete(id); }
+    }
   }
 
   /** Starts a server, or joins the spawn already in flight. Waits up to `waitMs` for readiness. */
@@ -202,6 +231,7 @@ export class Orchestrator {
   async recover(): Promise<{ adopted: number; lost: number }> {
     let adopted = 0, lost = 0;
     for (const rec of await this.#store.servers.list()) {
+      if (rec.server) this.#named.add(routeId({ user: rec.user, server: rec.server }));
       if (rec.state === 'stopped') continue;
       const key = { user: rec.user, server: rec.server };
       const spawner = this.#spawnerForRecord(rec);

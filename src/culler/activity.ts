@@ -1,0 +1,49 @@
+/** @module Activity, batched: the proxy marks a route active in memory (a Map write on a coarse clock); a timer
+ *  writes the batch to the store. Never one store write per request or per WebSocket message. */
+import type { ActivityUpdate, ServerKey, Store } from '../store/store.ts';
+
+export class ActivityTracker {
+  readonly #store: Store;
+  readonly #pending = new Map<string, number>();     // routeId → epoch ms
+  readonly #latest = new Map<string, number>();      // routeId → epoch ms, survives flushes
+  #now = Date.now();
+  readonly #clock: NodeJS.Timeout;
+  readonly #flusher: NodeJS.Timeout;
+
+  constructor(store: Store, flushEveryMs = 5000) {
+    this.#store = store;
+    // A 1 s clock is precise enough for culling measured in minutes, and costs nothing per request.
+    this.#clock = setInterval(() => { this.#now = Date.now(); }, 1000).unref();
+    this.#flusher = setInterval(() => void this.flush(), flushEveryMs).unref();
+  }
+
+  touch = (routeId: string): void => {
+    this.#pending.set(routeId, this.#now);
+  };
+
+  /** Latest known activity for a server, including what is not yet flushed (epoch ms, or 0). */
+  latest(key: ServerKey): number {
+    const id = `${key.user}/${key.server}`;
+    return Math.max(this.#pending.get(id) ?? 0, this.#latest.get(id) ?? 0);
+  }
+
+  async flush(): Promise<void> {
+    if (!this.#pending.size) return;
+    const batch: ActivityUpdate[] = [];
+    for (const [id, at] of this.#pending) {
+      const slash = id.indexOf('/');
+      batch.push({ user: id.slice(0, slash), server: id.slice(slash + 1), at });
+      this.#latest.set(id, at);
+    }
+    this.#pending.clear();
+    await this.#store.activity.record(batch);
+  }
+
+  forget(key: ServerKey): void { this.#latest.delete(`${key.user}/${key.server}`); }
+
+  async close(): Promise<void> {
+    clearInterval(this.#clock);
+    clearInterval(this.#flusher);
+    await this.flush();
+  }
+}

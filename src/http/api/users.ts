@@ -1,0 +1,149 @@
+/** @module /hub/api/, /hub/api/user, /hub/api/users[/NAME], /hub/api/users/NAME/activity: JupyterHub 3's shapes,
+ *  paging (`offset`, `limit`, `Accept: application/jupyterhub-pagination+json`) and `state=` filter. */
+import type { FastifyInstance } from 'fastify';
+import { can } from '../../auth/authenticator.ts';
+import { listScopes } from '../../auth/scopes.ts';
+import { hashPassword, MIN_PASSWORD_LENGTH } from '../../auth/password.ts';
+import { badRequest, conflict } from '../../errors.ts';
+import type { ServerRecord, User } from '../../store/store.ts';
+import type { HubContext, Req } from '../context.ts';
+import { checkUserName, findUser, principalOf, requireScope } from './guard.ts';
+import { userModel } from './models.ts';
+
+export const JUPYTERHUB_API_VERSION = '3.1.1';
+
+export async function usersApi(app: FastifyInstance, ctx: HubContext): Promise<void> {
+  const latest = (r: ServerRecord) => ctx.activity.latest({ user: r.user, server: r.server });
+  const model = async (req: Req, u: User) => userModel(u, await ctx.store.servers.list({ user: u.name }), principalOf(req), ctx.orchestrator, latest);
+
+  app.get('/hub/api/', async () => ({ version: JUPYTERHUB_API_VERSION, kicloud_version: ctx.version }));
+
+  app.get('/hub/api/user', async (req) => {
+    const p = principalOf(req);
+    const scopes = listScopes(p.scopes);
+    if (p.kind === 'service') return { kind: 'service', name: p.name, admin: true, roles: ['admin'], scopes };
+    const u = await findUser(ctx, p.name);
+    return { ...(await model(req, u)), scopes, session_id: p.sessionId ?? null };
+  });
+
+  app.get('/hub/api/users', async (req, reply) => {
+    const p = requireScope(req, ['list:users', 'read:users:name']);
+    const q = req.query as { state?: string; offset?: string; limit?: string };
+    if (q.state !== undefined && !['ready', 'active', 'inactive'].includes(q.state)) {
+      throw badRequest(`state must be one of ready, active, inactive; got "${q.state}"`);
+    }
+    const offset = intParam(q.offset, 'offset', 0);
+    const limit = Math.min(intParam(q.limit, 'limit', 200), 200);
+    let users = (await ctx.store.users.list()).filter((u) => can(p, 'list:users', { user: u.name }) || can(p, 'read:users:name', { user: u.name }));
+    const servers = await ctx.store.servers.list();
+    const byUser = new Map<string, ServerRecord[]>();
+    for (const s of servers) byUser.set(s.user, [...(byUser.get(s.user) ?? []), s]);
+    if (q.state) {
+      const isActive = (u: User) => (byUser.get(u.name) ?? []).some((s) => s.state !== 'stopped');
+      const isReady = (u: User) => (byUser.get(u.name) ?? []).some((s) => s.state === 'running');
+      users = users.filter((u) => (q.state === 'ready' ? isReady(u) : q.state === 'active' ? isActive(u) : !isActive(u)));
+    }
+    const total = users.length;
+    const items = users.slice(offset, offset + limit).map((u) => userModel(u, byUser.get(u.name) ?? [], p, ctx.orchestrator, latest));
+    if ((req.headers.accept ?? '').includes('application/jupyterhub-pagination+json')) {
+      reply.type('application/json');
+      const next = offset + limit < total ? { offset: offset + limit, limit, url: `/hub/api/users?offset=${offset + limit}&limit=${limit}${q.state ? `&state=${q.state}` : ''}` } : null;
+      return { items, _pagination: { offset, limit, total, next } };
+    }
+    return items;
+  });
+
+  app.post('/hub/api/users', async (req, reply) => {
+    requireScope(req, 'admin:users');
+    const body = (req.body ?? {}) as { usernames?: unknown; admin?: unknown };
+    if (!Array.isArray(body.usernames) || body.usernames.some((n) => typeof n !== 'string')) throw badRequest('body must be {"usernames": ["name", …], "admin": false}');
+    const names = (body.usernames as string[]).map(checkUserName);
+    const created: User[] = [];
+    for (const name of names) {
+      const u = newUser(name, body.admin === true, null);
+      if (await ctx.store.users.add(u)) created.push(u);
+    }
+    if (!created.length) throw conflict(`All ${names.length} users already exist`);
+    reply.code(201);
+    return Promise.all(created.map((u) => model(req, u)));
+  });
+
+  app.get('/hub/api/users/:name', async (req) => {
+    const { name } = req.params as { name: string };
+    requireScope(req, ['read:users', 'read:users:name'], { user: name });
+    return model(req, await findUser(ctx, name));
+  });
+
+  app.post('/hub/api/users/:name', async (req, reply) => {
+    const { name } = req.params as { name: string };
+    requireScope(req, 'admin:users');
+    checkUserName(name);
+    const body = (req.body ?? {}) as { admin?: unknown; password?: unknown };
+    const hash = body.password === undefined ? null : await hashPassword(checkPassword(body.password));
+    const u = newUser(name, body.admin === true, hash);
+    if (!(await ctx.store.users.add(u))) throw conflict(`User ${name} already exists`);
+    reply.code(201);
+    return model(req, u);
+  });
+
+  app.patch('/hub/api/users/:name', async (req) => {
+    const { name } = req.params as { name: string };
+    const body = (req.body ?? {}) as { admin?: unknown; password?: unknown; name?: unknown };
+    if (body.name !== undefined && body.name !== name) throw badRequest('renaming users is not supported: their account and home are named after them');
+    if (body.admin !== undefined || body.name !== undefined) requireScope(req, 'admin:users');
+    if (body.password !== undefined && principalOf(req).name !== name) requireScope(req, 'admin:users');
+    await findUser(ctx, name);
+    if (body.admin !== undefined && typeof body.admin !== 'boolean') throw badRequest('admin must be true or false');
+    const passwordHash = body.password === undefined ? undefined : await hashPassword(checkPassword(body.password));
+    await ctx.store.users.update(name, { admin: body.admin as boolean | undefined, passwordHash });
+    if (passwordHash !== undefined) await ctx.store.sessions.revokeUser(name);
+    ctx.auth.forgetUser(name);
+    return model(req, await findUser(ctx, name));
+  });
+
+  app.delete('/hub/api/users/:name', async (req, reply) => {
+    const { name } = req.params as { name: string };
+    const p = requireScope(req, 'admin:users');
+    if (p.name === name && p.kind === 'user') throw badRequest('you cannot delete yourself');
+    await findUser(ctx, name);
+    for (const s of await ctx.store.servers.list({ user: name })) await ctx.orchestrator.stop({ user: name, server: s.server }, 'user deleted');
+    await ctx.store.users.remove(name);
+    ctx.auth.forgetUser(name);
+    ctx.orchestrator.forgetUser(name);
+    reply.code(204);
+  });
+
+  // jupyterhub-singleuser reports activity here every JUPYTERHUB_ACTIVITY_INTERVAL.
+  app.post('/hub/api/users/:name/activity', async (req, reply) => {
+    const { name } = req.params as { name: string };
+    requireScope(req, 'users:activity', { user: name });
+    await findUser(ctx, name);
+    const body = (req.body ?? {}) as { last_activity?: unknown; servers?: Record<string, { last_activity?: unknown }> };
+    const batch = [];
+    for (const [server, v] of Object.entries(body.servers ?? {})) {
+      const at = Date.parse(String(v?.last_activity));
+      if (!Number.isFinite(at)) throw badRequest(`servers.${server}.last_activity must be an ISO 8601 timestamp`);
+      batch.push({ user: name, server, at: Math.min(at, Date.now()) });
+    }
+    if (body.last_activity !== undefined && !Number.isFinite(Date.parse(String(body.last_activity)))) throw badRequest('last_activity must be an ISO 8601 timestamp');
+    await ctx.store.activity.record(batch);
+    reply.code(200);
+    return {};
+  });
+}
+
+function intParam(v: string | undefined, name: string, def: number): number {
+  if (v === undefined) return def;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw badRequest(`${name} must be a non-negative integer, got "${v}"`);
+  return n;
+}
+
+function checkPassword(p: unknown): string {
+  if (typeof p !== 'string' || p.length < MIN_PASSWORD_LENGTH) throw badRequest(`password must be a string of at least ${MIN_PASSWORD_LENGTH} characters`);
+  return p;
+}
+
+export function newUser(name: string, admin: boolean, passwordHash: string | null): User {
+  return { name, admin, passwordHash, created: new Date().toISOString(), lastActivity: null };
+}

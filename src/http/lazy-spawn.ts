@@ -1,0 +1,58 @@
+/** @module What the proxy does when a path has no running server behind it. Only the owner's top-level page
+ *  load starts a server (the pending page is served in place, at the URL asked for, so it costs no redirect);
+ *  every other request gets 424 JSON naming the spawn URL, as JupyterHub ≥ 2 answers: an open JupyterLab
+ *  tab polls api/ forever, and if that restarted servers, none would stay culled. */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { GatewayError } from '../errors.ts';
+import { rejectUpgrade, sendError, type Target } from '../../proxy/handle.ts';
+import type { HubContext } from './context.ts';
+import { pendingPage, profileForm } from './pages/spawn.ts';
+
+const spawnUrl = (t: Target) => `/hub/spawn/${t.key.user}${t.key.server ? `/${t.key.server}` : ''}`;
+const describe = (t: Target) => (t.key.server ? `server ${t.key.user}/${t.key.server}` : `${t.key.user}'s server`);
+
+export function lazySpawnHandlers(ctx: HubContext) {
+  function notRunning(t: Target) {
+    const starting = ctx.orchestrator.isSpawning(t.key);
+    return {
+      message: `${describe(t)} is ${starting ? 'starting' : 'not running'}; load ${spawnUrl(t)} or a page of it in a browser to start it`,
+      extra: { spawn_url: spawnUrl(t), pending: starting ? 'spawn' : null },
+    };
+  }
+
+  function onNoRoute(req: IncomingMessage, res: ServerResponse, t: Target): void {
+    if (!t.isNavigation || t.principal.name !== t.key.user || t.principal.kind !== 'user') {
+      const { message, extra } = notRunning(t);
+      return sendError(req, res, 424, message, undefined, extra);
+    }
+    const html = (body: string, status = 200) => void res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(body);
+    const progressUrl = `/hub/api/users/${t.key.user}/${t.key.server ? `servers/${t.key.server}/` : 'server/'}progress`;
+    const showPending = () => html(pendingPage({ user: t.principal.name, forUser: t.key.user, progressUrl, then: req.url! }));
+    if (ctx.orchestrator.isSpawning(t.key)) return showPending();
+    if (ctx.orchestrator.profiles().length > 1) {
+      const action = `${spawnUrl(t)}?next=${encodeURIComponent(req.url!)}`;
+      return html(profileForm({ user: t.principal.name, forUser: t.key.user, action, profiles: ctx.orchestrator.profiles() }));
+    }
+    ctx.orchestrator.start(t.key).then(showPending, (err: Error) => {
+      const status = err instanceof GatewayError ? err.status : 500;
+      if (!(err instanceof GatewayError)) ctx.log.error({ err }, 'lazy spawn failed');
+      // A stop still under way, or a race with another replica: the page shows why and offers a reload.
+      sendError(req, res, status, err instanceof GatewayError ? err.message : 'internal error while starting the server');
+    });
+  }
+
+  function onNoRouteUpgrade(_req: IncomingMessage, socket: Duplex, t: Target): void {
+    const { message, extra } = notRunning(t);
+    rejectUpgrade(socket, 424, message, extra);
+  }
+
+  function onUnauthenticated(req: IncomingMessage, res: ServerResponse, isNavigation: boolean): void {
+    if (isNavigation) {
+      return void res.writeHead(302, { location: `/hub/login?next=${encodeURIComponent(req.url!)}`, 'cache-control': 'no-store' }).end();
+    }
+    sendError(req, res, 401, 'authentication required: log in, or send "Authorization: token …"');
+  }
+
+  return { onNoRoute, onNoRouteUpgrade, onUnauthenticated };
+}

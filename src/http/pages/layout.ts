@@ -1,0 +1,24 @@
+/** @module The hub's HTML: one small layout, escaped interpolation, no template engine (a handful of pages). */
+
+export const esc = (s: unknown) => String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+export function page(title: string, body: string, opts: { user?: string; script?: string } = {}): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>${esc(title)} · KI Cloud</title>
+<style>
+body{font-family:system-ui,sans-serif;margin:0;color:#1b1f24;background:#f6f8fa}
+header{background:#0b3d91;color:#fff;padding:.6rem 1.2rem;display:flex;justify-content:space-between;align-items:center}
+header a{color:#fff}
+main{max-width:48rem;margin:2rem auto;padding:0 1rem}
+.card{background:#fff;border:1px solid #d0d7de;border-radius:8px;padding:1.2rem;margin-bottom:1rem}
+label{display:block;margin:.6rem 0 .2rem}input[type=text],input[type=password]{width:100%;padding:.5rem;box-sizing:border-box}
+button{padding:.5rem 1rem;margin-top:.8rem;cursor:pointer}
+pre{background:#f0f0f0;padding:.6rem;overflow:auto;max-height:20rem;font-size:.8rem}
+.error{color:#b00020}.warn{background:#fff4ce;border-color:#e5c07b}
+progress{width:100%}
+</style></head><body>
+<header><strong>KI Cloud</strong>${opts.user ? `<span>${esc(opts.user)} · <a href="/hub/home">Home</a> · <a href="/hub/logout">Log out</a></span>` : ''}</header>
+<main>${body}</main>${opts.script ? `<script>${opts.script}</script>` : ''}
+</body></html>`;
+}

@@ -1,0 +1,165 @@
+/** @module The hub's pages: login, logout, home, spawn form, spawn-pending, user-redirect, health. */
+import type { FastifyInstance } from 'fastify';
+import { verifyPassword } from '../../auth/password.ts';
+import { SESSION_COOKIE } from '../../auth/session.ts';
+import { badRequest, GatewayError } from '../../errors.ts';
+import { SERVER_NAME, serverPrefix, USER_NAME } from '../../routes/paths.ts';
+import type { HubContext, Reply, Req } from '../context.ts';
+import { esc, page } from './layout.ts';
+import { loginPage } from './login.ts';
+import { pendingPage, profileForm } from './spawn.ts';
+import { requireScope } from '../api/guard.ts';
+
+/** A `next` we will redirect to: a path on this gateway, never another site (`//evil`, `/\evil`, `http:`). */
+export function safeNext(next: unknown): string | undefined {
+  if (typeof next !== 'string' || !next.startsWith('/') || next.startsWith('//') || next.startsWith('/\\')) return undefined;
+  if (/[\u0000-\u001f\\]/.test(next)) return undefined;
+  return next;
+}
+
+export async function pageRoutes(app: FastifyInstance, ctx: HubContext): Promise<void> {
+  const secure = ctx.config.publicUrl.protocol === 'https:';
+  const cookieAttrs = `Path=/; HttpOnly; SameSite=Lax${secure ? '; Secure' : ''}`;
+
+  const loginRedirect = (req: Req) => `/hub/login?next=${encodeURIComponent(req.url)}`;
+  const requireUser = (req: Req, reply: Reply) => {
+    if (req.principal) return req.principal;
+    reply.redirect(loginRedirect(req), 302);
+    return null;
+  };
+
+  app.get('/', async (req, reply) => reply.redirect(req.principal ? '/hub/home' : '/hub/login', 302));
+  app.get('/hub', async (_req, reply) => reply.redirect('/hub/', 302));
+  app.get('/hub/', async (req, reply) => reply.redirect(req.principal ? '/hub/home' : '/hub/login', 302));
+  app.get('/hub/health', async () => ({ status: 'ok' }));
+
+  app.get('/hub/login', async (req, reply) => {
+    const next = safeNext((req.query as { next?: string }).next);
+    if (req.principal?.via === 'cookie') return reply.redirect(next ?? serverPrefix(req.principal.name, ''), 302);
+    reply.type('text/html').send(loginPage({ next }));
+  });
+
+  app.post('/hub/login', async (req, reply) => {
+    const body = (req.body ?? {}) as { username?: unknown; password?: unknown; next?: unknown };
+    const next = safeNext((req.query as { next?: string }).next ?? body.next);
+    const username = typeof body.username === 'string' ? body.username.trim().toLowerCase() : '';
+    const password = typeof body.password === 'string' ? body.password : '';
+    const ip = req.ip;
+    const retry = Math.max(ctx.loginLimiter.retryAfter(`${username}|${ip}`), ctx.loginLimiter.retryAfter(ip));
+    if (retry > 0) {
+      reply.code(429).header('retry-after', String(retry)).type('text/html');
+      return loginPage({ next, username, error: `Too many failed logins. Try again in ${retry} s.` });
+    }
+    const user = USER_NAME.test(username) ? await ctx.store.users.get(username) : null;
+    const ok = await verifyPassword(password, user?.passwordHash ?? null);
+    if (!user || !ok) {
+      ctx.loginLimiter.fail(`${username}|${ip}`);
+      ctx.loginLimiter.fail(ip);
+      ctx.log.info({ user: username, ip }, 'login failed');
+      reply.code(403).type('text/html');
+      return loginPage({ next, username, error: 'Invalid user name or password.' });
+    }
+    ctx.loginLimiter.clear(`${username}|${ip}`);
+    const maxAge = ctx.config.auth.session_max_age;
+    const { cookie, claims } = await ctx.sessions.sign(user.name, maxAge);
+    await ctx.store.sessions.add({ id: claims.sid, user: user.name, created: new Date().toISOString(), expiresAt: new Date(claims.expMs).toISOString() });
+    ctx.log.info({ user: user.name }, 'login');
+    reply.header('set-cookie', `${SESSION_COOKIE}=${cookie}; Max-Age=${maxAge}; ${cookieAttrs}`);
+    return reply.redirect(next ?? serverPrefix(user.name, ''), 302);
+  });
+
+  app.get('/hub/logout', async (req, reply) => {
+    if (req.principal?.sessionId) {
+      await ctx.store.sessions.revoke(req.principal.sessionId);
+      ctx.auth.forgetSession(req.principal.sessionId);
+    }
+    reply.header('set-cookie', `${SESSION_COOKIE}=; Max-Age=0; ${cookieAttrs}`);
+    return reply.redirect('/hub/login', 302);
+  });
+
+  app.get('/hub/home', async (req, reply) => {
+    const p = requireUser(req, reply);
+    if (!p) return;
+    const servers = await ctx.store.servers.list({ user: p.name });
+    const def = servers.find((s) => s.server === '');
+    const state = def?.state ?? 'stopped';
+    const warning = p.admin && !ctx.isolated
+      ? `<div class="card warn"><strong>No isolation:</strong> the gateway is not running as root, so every user's server runs as the gateway's own account and users can read each other's files. Run as root (or set <code>isolation: required</code> to refuse to start like this).</div>` : '';
+    const rows = servers.filter((s) => s.server).map((s) => `<li>${esc(s.server)}: ${esc(s.state)} <a href="${esc(serverPrefix(p.name, s.server))}">open</a></li>`).join('');
+    reply.type('text/html').send(page('Home', `${warning}<div class="card"><h1>Your server</h1>
+<p>Status: <strong id="state">${esc(state)}</strong></p>
+<p><a href="${esc(serverPrefix(p.name, ''))}" id="open">${state === 'running' ? 'Open' : 'Start'} my server</a></p>
+${state === 'running' ? `<button id="stop">Stop my server</button>` : ''}
+${rows ? `<h2>Named servers</h2><ul>${rows}</ul>` : ''}</div>`, {
+      user: p.name,
+      script: `document.getElementById('stop')?.addEventListener('click', async () => {
+  document.getElementById('state').textContent = 'stopping';
+  await fetch('/hub/api/users/${encodeURIComponent(p.name)}/server', { method: 'DELETE' });
+  location.reload();
+});`,
+    }));
+  });
+
+  // /hub/spawn[/NAME[/SERVER]]: the profile form (several profiles) or a start; then the pending page.
+  const spawnKey = (req: Req) => {
+    const { name, server = '' } = req.params as { name?: string; server?: string };
+    const user = name ?? req.principal!.name;
+    if (!USER_NAME.test(user)) throw badRequest(`invalid user name "${user}"`);
+    if (server && !SERVER_NAME.test(server)) throw badRequest(`invalid server name "${server}"`);
+    return { user, server };
+  };
+  const spawnGet = async (req: Req, reply: Reply) => {
+    const p = requireUser(req, reply);
+    if (!p) return;
+    const key = spawnKey(req);
+    requireScope(req, 'servers', { user: key.user, server: key.server });
+    const next = safeNext((req.query as { next?: string }).next);
+    if (ctx.orchestrator.profiles().length > 1 && !ctx.orchestrator.isSpawning(key)) {
+      const action = `/hub/spawn/${key.user}${key.server ? `/${key.server}` : ''}${next ? `?next=${encodeURIComponent(next)}` : ''}`;
+      return reply.type('text/html').send(profileForm({ user: p.name, forUser: key.user, action, profiles: ctx.orchestrator.profiles() }));
+    }
+    return startAndShow(req, reply, key, undefined, next);
+  };
+  const spawnPost = async (req: Req, reply: Reply) => {
+    const p = requireUser(req, reply);
+    if (!p) return;
+    const key = spawnKey(req);
+    requireScope(req, 'servers', { user: key.user, server: key.server });
+    const profile = (req.body as { profile?: unknown } | undefined)?.profile;
+    if (profile !== undefined && typeof profile !== 'string') throw badRequest('profile must be a profile name');
+    return startAndShow(req, reply, key, profile, safeNext((req.query as { next?: string }).next));
+  };
+  const startAndShow = async (req: Req, reply: Reply, key: { user: string; server: string }, profile: string | undefined, next: string | undefined) => {
+    if (key.server) await ctx.orchestrator.ensureNamed(key);
+    if (!ctx.routes.get(`${key.user}/${key.server}`)) await ctx.orchestrator.start(key, { profile });
+    return reply.redirect(next ?? serverPrefix(key.user, key.server), 302);
+  };
+  for (const path of ['/hub/spawn', '/hub/spawn/:name', '/hub/spawn/:name/:server']) {
+    app.get(path, spawnGet);
+    app.post(path, spawnPost);
+  }
+
+  app.get('/hub/spawn-pending/:name', pending);
+  app.get('/hub/spawn-pending/:name/:server', pending);
+  async function pending(req: Req, reply: Reply) {
+    const p = requireUser(req, reply);
+    if (!p) return;
+    const key = spawnKey(req);
+    requireScope(req, ['read:servers', 'servers'], { user: key.user, server: key.server });
+    const prefix = serverPrefix(key.user, key.server);
+    if (ctx.routes.get(`${key.user}/${key.server}`)) return reply.redirect(prefix, 302);
+    if (!ctx.orchestrator.run(key)) throw new GatewayError('NOT_RUNNING', 400, `${key.user}'s server is not starting; open ${prefix} to start it`);
+    const progressUrl = `/hub/api/users/${key.user}/${key.server ? `servers/${key.server}/` : 'server/'}progress`;
+    reply.type('text/html').send(pendingPage({ user: p.name, forUser: key.user, progressUrl, then: prefix }));
+  }
+
+  // /hub/user-redirect/PATH → /user/ME/PATH: links that work for whoever opens them.
+  app.get('/hub/user-redirect/*', async (req, reply) => {
+    const p = requireUser(req, reply);
+    if (!p) return;
+    const rest = req.url.slice('/hub/user-redirect/'.length);
+    return reply.redirect(`${serverPrefix(p.name, '')}${rest.replace(/^\/+/, '')}`, 302);
+  });
+  // JupyterHub sends browsers of stopped servers to /hub/user/NAME/…; ours spawn in place at /user/NAME/….
+  app.get('/hub/user/*', async (req, reply) => reply.redirect(`/user/${req.url.slice('/hub/user/'.length).replace(/^\/+/, '')}`, 302));
+}

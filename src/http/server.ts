@@ -1,0 +1,102 @@
+/** @module The gateway's HTTP server: `/user/…` goes straight to the proxy (no framework router on the hot
+ *  path); everything else is the hub, a fastify app. One auth check serves pages, the API and upgrades. */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import { can } from '../auth/authenticator.ts';
+import { GatewayError } from '../errors.ts';
+import { createProxy, rejectUpgrade } from '../../proxy/handle.ts';
+import { isCrossSite, isSafeMethod } from '../../proxy/origin.ts';
+import type { HubContext } from './context.ts';
+import { lazySpawnHandlers } from './lazy-spawn.ts';
+import { esc, page } from './pages/layout.ts';
+import { pageRoutes } from './pages/routes.ts';
+import { serversApi } from './api/servers.ts';
+import { tokensApi } from './api/tokens.ts';
+import { usersApi } from './api/users.ts';
+import { requireScope } from './api/guard.ts';
+
+const USER_PREFIX = '/user/';
+
+export async function buildHttpServer(ctx: HubContext) {
+  const publicOrigin = ctx.config.publicUrl.origin;
+  const lazy = lazySpawnHandlers(ctx);
+  const proxy = createProxy({
+    publicOrigin,
+    routes: ctx.routes,
+    auth: ctx.auth,
+    canAccess: (p, key) => can(p, 'access:servers', { user: key.user, server: key.server }),
+    isNamedServer: (user, name) => ctx.orchestrator.isNamed(user, name),
+    touch: ctx.activity.touch,
+    metrics: ctx.metrics,
+    log: ctx.log,
+    connectTimeoutMs: ctx.config.proxy.connect_timeout * 1000,
+    slowRequestMs: ctx.config.slow_request_ms,
+    accessLog: ctx.config.access_log,
+    onBackendDown: (key) => void ctx.orchestrator.noticeBackendDown(key).catch((err) => ctx.log.error({ err }, 'poll after refused connection failed')),
+    ...lazy,
+  });
+
+  let hubHandler: (req: IncomingMessage, res: ServerResponse) => void = () => {};
+  const server = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 0, keepAliveTimeout: 65_000 }, (req, res) => {
+    if (req.url!.startsWith(USER_PREFIX)) proxy.handleRequest(req, res);
+    else hubHandler(req, res);
+  });
+  server.on('upgrade', (req, socket, head) => {
+    if (req.url!.startsWith(USER_PREFIX)) proxy.handleUpgrade(req, socket, head);
+    else rejectUpgrade(socket, 404, 'no WebSocket endpoint here');
+  });
+
+  const app: FastifyInstance = Fastify({
+    serverFactory: (handler) => { hubHandler = handler; return server; },
+    logger: false,
+    bodyLimit: 1024 * 1024,
+    trustProxy: false,
+  });
+  await app.register(import('@fastify/formbody'));
+  app.decorateRequest('principal', null);
+
+  app.addHook('onRequest', async (req) => {
+    req.principal = await ctx.auth.authenticate(req.headers);
+    // Cookie-authenticated changes must come from our own pages (login CSRF included).
+    if (!isSafeMethod(req.method) && (req.principal?.via === 'cookie' || req.url.startsWith('/hub/login')) && isCrossSite(req.headers, publicOrigin)) {
+      throw new GatewayError('CROSS_SITE', 403, 'cross-site request refused: its Origin is not this gateway');
+    }
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    ctx.metrics.hubRequests.labels(`${Math.floor(reply.statusCode / 100)}xx`).observe(reply.elapsedTime / 1000);
+  });
+
+  app.setErrorHandler((err: FastifyError | GatewayError, req, reply) => {
+    const status = err instanceof GatewayError ? err.status : err.statusCode && err.statusCode < 500 ? err.statusCode : 500;
+    const message = err instanceof GatewayError || status < 500 ? err.message : 'internal error; the gateway log has the details';
+    if (status >= 500) ctx.log.error({ err, url: req.url }, 'request failed');
+    if (err instanceof GatewayError && err.code === 'TOO_MANY_SPAWNS') reply.header('retry-after', '10');
+    const wantsHtml = !req.url.startsWith('/hub/api') && (req.headers.accept ?? '').includes('text/html');
+    if (wantsHtml) {
+      reply.code(status).type('text/html').send(page(`Error ${status}`, `<div class="card"><h1>Error ${status}</h1><p class="error">${esc(message)}</p></div>`));
+    } else {
+      reply.code(status).type('application/json').send({ status, message });
+    }
+  });
+  app.setNotFoundHandler((req, reply) => {
+    reply.code(404).type('application/json').send({ status: 404, message: `no such page or endpoint: ${req.method} ${req.url.split('?')[0]}` });
+  });
+
+  app.get('/metrics', async (req, reply) => {
+    requireScope(req, 'read:metrics');
+    reply.type(ctx.metrics.registry.contentType);
+    return ctx.metrics.registry.metrics();
+  });
+  app.get('/hub/metrics', async (req, reply) => {
+    requireScope(req, 'read:metrics');
+    reply.type(ctx.metrics.registry.contentType);
+    return ctx.metrics.registry.metrics();
+  });
+
+  await app.register(async (a) => usersApi(a, ctx));
+  await app.register(async (a) => serversApi(a, ctx));
+  await app.register(async (a) => tokensApi(a, ctx));
+  await app.register(async (a) => pageRoutes(a, ctx));
+  await app.ready();
+  return { server, app };
+}

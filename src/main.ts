@@ -1,0 +1,101 @@
+/** @module Composition root: config → data dir → store → auth → spawners → adopt running servers → listen →
+ *  culler. Stopping the gateway leaves user servers running; the next start adopts them. */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { Authenticator } from './auth/authenticator.ts';
+import { hashPassword } from './auth/password.ts';
+import { RateLimiter } from './auth/rate-limit.ts';
+import { SessionCodec } from './auth/session.ts';
+import type { GatewayConfig } from './config/load.ts';
+import { ActivityTracker } from './culler/activity.ts';
+import { Culler } from './culler/culler.ts';
+import { openDataDir } from './data-dir.ts';
+import { newUser } from './http/api/users.ts';
+import { Metrics } from './http/metrics.ts';
+import { buildHttpServer } from './http/server.ts';
+import { createLogger, type Logger } from './log.ts';
+import { USER_NAME } from './routes/paths.ts';
+import { RouteTable } from './routes/route-table.ts';
+import { Orchestrator } from './spawn/orchestrator.ts';
+import { SqliteStore } from './store/sqlite/sqlite-store.ts';
+import { buildSpawners } from '../spawners/registry.ts';
+
+export const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
+
+export interface ServeOptions { firstAdmin?: boolean; env?: NodeJS.ProcessEnv; log?: Logger }
+
+export async function serve(config: GatewayConfig, opts: ServeOptions = {}) {
+  const env = opts.env ?? process.env;
+  const log = opts.log ?? createLogger(config.log_level);
+  const isRoot = process.getuid?.() === 0;
+  if (config.isolation === 'required' && !isRoot) {
+    throw new Error('isolation: required, but the gateway is not running as root, so it cannot run servers under per-user accounts');
+  }
+  if (!isRoot) log.warn('not running as root: every user server runs as the gateway\'s own account, without isolation between users');
+
+  const data = openDataDir(config.dataDir);
+  const store = new SqliteStore(data.storeFile);
+  await ensureAdmins(store, env, !!opts.firstAdmin, log);
+
+  const sessions = new SessionCodec(data.cookieSecret);
+  const auth = new Authenticator(store, sessions, env.KICLOUD_API_TOKEN || undefined);
+  const metrics = new Metrics();
+  const routes = new RouteTable({ connectTimeoutMs: config.proxy.connect_timeout * 1000, headersTimeoutMs: config.proxy.response_timeout * 1000 });
+  const spawners = await buildSpawners({ config, log, privateDir: data.private });
+  const hubHost = config.listenHost === '0.0.0.0' || config.listenHost === '::' ? '127.0.0.1' : config.listenHost;
+  const hubApiUrl = `http://${hubHost.includes(':') ? `[${hubHost}]` : hubHost}:${config.listenPort}/hub/api`;
+  const orchestrator = new Orchestrator({ config, store, spawners, routes, log, metrics, hubApiUrl });
+  const activity = new ActivityTracker(store);
+
+  const recovered = await orchestrator.recover();
+  if (recovered.adopted || recovered.lost) log.info(recovered, 'servers recovered from the store');
+
+  const { server, app } = await buildHttpServer({
+    config, store, auth, sessions, orchestrator, routes, activity, metrics, log,
+    loginLimiter: new RateLimiter(config.auth.login_attempts, config.auth.login_window * 1000),
+    isolated: [...spawners.values()].every((s) => s.isolated),
+    version: VERSION,
+  });
+  const culler = new Culler({ config, store, routes, activity, metrics, log, stop: (k, r) => orchestrator.stop(k, r) });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.listenPort, config.listenHost, () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.listenPort;
+  culler.start();
+  log.info({ url: config.publicUrl.href, port, isolated: isRoot }, 'gateway listening');
+
+  let closing: Promise<void> | undefined;
+  const close = () => (closing ??= (async () => {
+    culler.stop();
+    server.closeIdleConnections();
+    await app.close();
+    await orchestrator.close();
+    await activity.close();
+    await routes.close();
+    for (const s of spawners.values()) await s.close();
+    await store.close();
+  })());
+  return { server, port, close, store, orchestrator, culler, activity };
+}
+
+async function ensureAdmins(store: SqliteStore, env: NodeJS.ProcessEnv, firstAdmin: boolean, log: Logger): Promise<void> {
+  const name = env.KICLOUD_ADMIN_USER;
+  if (name) {
+    if (!USER_NAME.test(name)) throw new Error(`KICLOUD_ADMIN_USER "${name}" is not a valid user name (lower-case letters, digits, . _ -)`);
+    if (!(await store.users.get(name))) {
+      const pw = env.KICLOUD_ADMIN_PASSWORD;
+      if (!pw || pw.length < 8) throw new Error('KICLOUD_ADMIN_PASSWORD must be set (8 characters or more) to create KICLOUD_ADMIN_USER');
+      await store.users.add(newUser(name, true, await hashPassword(pw)));
+      log.info({ user: name }, 'admin created from KICLOUD_ADMIN_USER');
+    }
+  }
+  if (firstAdmin && (await store.users.count()) === 0) {
+    const password = randomBytes(12).toString('base64url');
+    await store.users.add(newUser('admin', true, await hashPassword(password)));
+    // Printed once, to the terminal of whoever started the gateway; never logged.
+    process.stdout.write(`\nFirst admin created. Log in as:\n  user:     admin\n  password: ${password}\n(shown only this once; change it with: kicloud user passwd admin)\n\n`);
+  }
+}
