@@ -8,6 +8,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
+// Absolute: the gateway's PATH may lack /usr/sbin (systemd units, `su` without -l).
+const USERADD = '/usr/sbin/useradd';
 
 export interface Account { name: string; uid: number; gid: number; home: string }
 
@@ -49,11 +51,11 @@ export class Accounts {
     if (!entry) {
       const home = path.join(this.#homeRoot, name);
       try {
-        await run('useradd', ['--system', '--user-group', '--create-home', '--home-dir', home, '--shell', '/usr/sbin/nologin',
+        await run(USERADD, ['--system', '--user-group', '--create-home', '--home-dir', home, '--shell', '/usr/sbin/nologin',
           '--comment', `kicloud user ${user}`, name]);
       } catch (err) {
         // a concurrent gateway may have created it first
-        if (!lookupPasswd(name)) throw new Error(`cannot create account ${name}: ${(err as { stderr?: string }).stderr ?? err}`);
+        if (!lookupPasswd(name)) throw new Error(`cannot create account ${name}: ${(err as { stderr?: string }).stderr?.trim() || (err as Error).message}`);
       }
       entry = lookupPasswd(name)!;
     }

@@ -1,0 +1,213 @@
+/** @module Test harness: runs `bin/kicloud serve` as a child process on a free loopback port with its own data
+ *  dir and a per-run account prefix, and cleans up everything it started: the gateway, user servers, and the
+ *  accounts and homes it created (only those, by prefix). */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const ENVS_DIR = process.env.KICLOUD_ENVS_DIR || (process.getuid?.() === 0 ? '/opt/kicloud/envs' : path.join(process.env.HOME ?? '/tmp', '.local/share/kicloud/envs'));
+export const isRoot = process.getuid?.() === 0;
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address() as { port: number }; s.close(() => resolve(port)); });
+  });
+}
+
+export const JUPYTERLAB_PROFILE = {
+  name: 'jupyterlab',
+  display_name: 'JupyterLab',
+  command: [`${ENVS_DIR}/jupyterlab/bin/jupyter-lab`, '--ServerApp.ip=127.0.0.1', '--ServerApp.port={port}',
+    '--ServerApp.base_url={base_url}', '--ServerApp.root_dir={home}', '--ServerApp.open_browser=False',
+    '--ServerApp.allow_remote_access=True'],
+  env: { PATH: `${ENVS_DIR}/jupyterlab/bin:/usr/local/bin:/usr/bin:/bin` },
+  start_timeout: 60,
+};
+
+export interface GatewayOptions {
+  config?: Record<string, unknown>;
+  env?: Record<string, string>;
+  /** Prefix the command (e.g. ['setpriv', '--reuid', …]) to run the gateway as another user. */
+  wrap?: string[];
+  node?: string;
+  root?: string;
+  dataDir?: string;
+  prefix?: string;
+}
+
+export interface ApiResponse { status: number; headers: Headers; body: any; text: string }
+
+export class Gateway {
+  readonly port: number;
+  readonly url: string;
+  readonly dataDir: string;
+  readonly tmp: string;
+  readonly prefix: string;
+  readonly adminToken = randomBytes(16).toString('hex');
+  readonly configFile: string;
+  child!: ChildProcess;
+  output = '';
+  readonly #opts: GatewayOptions;
+
+  constructor(port: number, tmp: string, opts: GatewayOptions) {
+    this.port = port;
+    this.url = `http://127.0.0.1:${port}`;
+    this.tmp = tmp;
+    this.dataDir = opts.dataDir ?? path.join(tmp, 'data');
+    this.prefix = opts.prefix ?? `kt${randomBytes(2).toString('hex')}-`;
+    this.configFile = path.join(tmp, 'kicloud.yaml');
+    this.#opts = opts;
+    const config = {
+      data_dir: this.dataDir,
+      envs_dir: ENVS_DIR,
+      log_level: 'info',
+      local: { account_prefix: this.prefix, home_root: path.join(tmp, 'homes'), stop_grace: 2 },
+      cull: { timeout: 0, every: 300 },
+      profiles: [JUPYTERLAB_PROFILE],
+      ...opts.config,
+    };
+    writeFileSync(this.configFile, JSON.stringify(config, null, 2));   // JSON is YAML
+  }
+
+  static async start(opts: GatewayOptions = {}): Promise<Gateway> {
+    const tmp = mkdtempSync('/tmp/kicloud-test-');
+    chmodSync(tmp, 0o755);
+    mkdirSync(path.join(tmp, 'homes'), { mode: 0o755 });
+    const gw = new Gateway(await freePort(), tmp, opts);
+    await gw.launch();
+    return gw;
+  }
+
+  async launch(): Promise<void> {
+    const root = this.#opts.root ?? ROOT;
+    const node = this.#opts.node ?? process.execPath;
+    const argv = [...(this.#opts.wrap ?? []), node, '--disable-warning=ExperimentalWarning', path.join(root, 'src/cli/entry.ts'), 'serve', '--config', this.configFile];
+    this.output = '';
+    this.child = spawn(argv[0], argv.slice(1), {
+      env: {
+        PATH: '/usr/local/bin:/usr/bin:/bin', LANG: 'C.UTF-8',
+        KICLOUD_LISTEN: `127.0.0.1:${this.port}`, KICLOUD_API_TOKEN: this.adminToken,
+        KICLOUD_ADMIN_USER: 'admin', KICLOUD_ADMIN_PASSWORD: 'admin-password-1',
+        ...this.#opts.env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child.stdout!.on('data', (d) => { this.output += d; });
+    this.child.stderr!.on('data', (d) => { this.output += d; });
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline) {
+      if (this.child.exitCode !== null) throw new Error(`gateway exited with ${this.child.exitCode}:\n${this.output}`);
+      try {
+        const r = await fetch(`${this.url}/hub/health`);
+        if (r.status === 200) return;
+      } catch { /* not yet */ }
+      await sleep(25);
+    }
+    throw new Error(`gateway did not answer /hub/health within 15 s:\n${this.output}`);
+  }
+
+  /** SIGKILL the gateway (user servers keep running) and wait for it to be gone. */
+  async kill9(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode) return;
+    const gone = new Promise((r) => this.child.once('exit', r));
+    this.child.kill('SIGKILL');
+    await gone;
+  }
+
+  async stopGateway(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode) return;
+    const gone = new Promise((r) => this.child.once('exit', r));
+    this.child.kill('SIGTERM');
+    await gone;
+  }
+
+  async api(method: string, p: string, opts: { body?: unknown; token?: string | null; headers?: Record<string, string>; raw?: string } = {}): Promise<ApiResponse> {
+    const headers: Record<string, string> = { ...opts.headers };
+    const token = opts.token === undefined ? this.adminToken : opts.token;
+    if (token) headers.authorization = `token ${token}`;
+    let body: string | undefined = opts.raw;
+    if (opts.body !== undefined) { body = JSON.stringify(opts.body); headers['content-type'] = 'application/json'; }
+    if (opts.raw !== undefined) headers['content-type'] ??= 'application/json';
+    const r = await fetch(`${this.url}${p}`, { method, headers, body, redirect: 'manual' });
+    const text = await r.text();
+    let parsed: unknown = undefined;
+    try { parsed = JSON.parse(text); } catch { /* not JSON */ }
+    return { status: r.status, headers: r.headers, body: parsed, text };
+  }
+
+  async addUser(name: string, password = `${name}-password-1`, admin = false): Promise<void> {
+    const r = await this.api('POST', `/hub/api/users/${name}`, { body: { password, admin } });
+    if (r.status !== 201) throw new Error(`creating ${name}: ${r.status} ${r.text}`);
+  }
+
+  async tokenFor(name: string, scopes?: string[]): Promise<string> {
+    const r = await this.api('POST', `/hub/api/users/${name}/tokens`, { body: scopes ? { scopes } : {} });
+    if (r.status !== 201) throw new Error(`token for ${name}: ${r.status} ${r.text}`);
+    return r.body.token;
+  }
+
+  /** Logs in like a browser's form post; returns the session cookie ("kicloud-session=…"). */
+  async login(name: string, password = `${name}-password-1`): Promise<string> {
+    const r = await fetch(`${this.url}/hub/login`, {
+      method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: this.url },
+      body: new URLSearchParams({ username: name, password }),
+    });
+    const cookie = r.headers.get('set-cookie');
+    if (r.status !== 302 || !cookie) throw new Error(`login ${name}: ${r.status}`);
+    return cookie.split(';')[0];
+  }
+
+  async waitReady(user: string, server = '', timeoutMs = 60_000): Promise<any> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const r = await this.api('GET', `/hub/api/users/${user}`);
+      const s = r.body?.servers?.[server];
+      if (s?.ready) return s;
+      await sleep(100);
+    }
+    throw new Error(`${user}/${server} not ready within ${timeoutMs} ms:\n${this.output.slice(-3000)}`);
+  }
+
+  /** pid recorded for a running server (from the API's admin view). */
+  async serverPid(user: string, server = ''): Promise<number> {
+    const r = await this.api('GET', `/hub/api/users/${user}`);
+    return r.body.servers[server].state.pid;
+  }
+
+  account(user: string): string { return `${this.prefix}${user}`; }
+
+  /** Stops everything this gateway started, and removes the accounts it created. */
+  async cleanup(): Promise<void> {
+    await this.kill9().catch(() => {});
+    const users = this.createdAccounts();
+    for (const account of users) {
+      try { execFileSync('pkill', ['-KILL', '-u', account], { stdio: 'ignore' }); } catch { /* none */ }
+    }
+    await sleep(100);
+    for (const account of users) {
+      try { execFileSync('userdel', ['-r', '-f', account], { stdio: 'ignore' }); } catch { /* gone */ }
+    }
+    killServersOf(this.dataDir);
+    rmSync(this.tmp, { recursive: true, force: true });
+  }
+
+  createdAccounts(): string[] {
+    if (!isRoot) return [];
+    return readFileSync('/etc/passwd', 'utf8').split('\n').map((l) => l.split(':')[0]).filter((n) => n.startsWith(this.prefix));
+  }
+}
+
+// Non-root runs: servers run as us; find them by their log file in this data dir.
+function killServersOf(dataDir: string): void {
+  try {
+    const out = execFileSync('pgrep', ['-f', '--', `--ServerApp.root_dir=${dataDir}`], { encoding: 'utf8' });
+    for (const pid of out.split('\n').filter(Boolean)) { try { process.kill(-Number(pid), 'SIGKILL'); } catch { try { process.kill(Number(pid), 'SIGKILL'); } catch { /* gone */ } } }
+  } catch { /* none */ }
+}
