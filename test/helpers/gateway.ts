@@ -88,17 +88,18 @@ export class Gateway {
   async launch(): Promise<void> {
     const root = this.#opts.root ?? ROOT;
     const node = this.#opts.node ?? process.execPath;
-    const argv = [...(this.#opts.wrap ?? []), node, '--disable-warning=ExperimentalWarning', path.join(root, 'src/cli/entry.ts'), 'serve', '--config', this.configFile];
+    const env = {
+      PATH: '/usr/local/bin:/usr/bin:/bin', LANG: 'C.UTF-8',
+      KICLOUD_LISTEN: `127.0.0.1:${this.port}`, KICLOUD_API_TOKEN: this.adminToken,
+      KICLOUD_ADMIN_USER: 'admin', KICLOUD_ADMIN_PASSWORD: 'admin-password-1',
+      ...this.#opts.env,
+    };
+    // tap's process-info hook adds NODE_OPTIONS and _TAPJS_* to every child it sees; `env -i` starts the gateway
+    // with exactly this environment, as an operator's service manager would.
+    const argv = ['/usr/bin/env', '-i', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...(this.#opts.wrap ?? []),
+      node, '--disable-warning=ExperimentalWarning', path.join(root, 'src/cli/entry.ts'), 'serve', '--config', this.configFile];
     this.output = '';
-    this.child = spawn(argv[0], argv.slice(1), {
-      env: {
-        PATH: '/usr/local/bin:/usr/bin:/bin', LANG: 'C.UTF-8',
-        KICLOUD_LISTEN: `127.0.0.1:${this.port}`, KICLOUD_API_TOKEN: this.adminToken,
-        KICLOUD_ADMIN_USER: 'admin', KICLOUD_ADMIN_PASSWORD: 'admin-password-1',
-        ...this.#opts.env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    this.child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout!.on('data', (d) => { this.output += d; });
     this.child.stderr!.on('data', (d) => { this.output += d; });
     const deadline = Date.now() + 15_000;
