@@ -103,9 +103,8 @@ async function startTargets(dir: string, backendJs: string, profiles: unknown[])
     method: 'POST', headers: { authorization: `token ${chpToken}` }, body: JSON.stringify({ target: `http://127.0.0.1:${jPort}` }),
   });
   if (route.status !== 201) throw new Error(`CHP route for /user/bob answered ${route.status}`);
-  for (const [p, port] of [[floor1, f1Port], [floor2, f2Port]] as const) {
-    await waitFor200(`http://127.0.0.1:${port}/user/alice/api/status`, { timeoutMs: 10_000, proc: p, headers: jAuth });
-  }
+  await waitFor200(`http://127.0.0.1:${f1Port}/user/alice/api/status`, { timeoutMs: 10_000, proc: floor1 });
+  await waitFor200(`http://127.0.0.1:${f2Port}/user/bob/api/status`, { timeoutMs: 10_000, proc: floor2, headers: jAuth });
 
   const cookie = { alice: await login(gw, 'alice', 'alicepass1'), bob: await login(gw, 'bob', 'bobpass123') };
   const tok = async (u: string) => `token ${(await api(gw, 'POST', `/users/${u}/tokens`, { note: 'bench' })).json.token}`;

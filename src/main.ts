@@ -52,7 +52,7 @@ export async function serve(config: GatewayConfig, opts: ServeOptions = {}) {
 
   const { server, app } = await buildHttpServer({
     config, store, auth, sessions, orchestrator, routes, activity, metrics, log,
-    loginLimiter: new RateLimiter(config.auth.login_attempts, config.auth.login_window * 1000),
+    loginLimiter: new RateLimiter(config.auth.login_window * 1000),
     isolated: [...spawners.values()].every((s) => s.isolated),
     version: VERSION,
   });

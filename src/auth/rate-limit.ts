@@ -1,20 +1,18 @@
 /** @module Login rate limiting: at most `attempts` failures per key within `windowMs`; a success clears the key.
- *  Keys are `user|address` and `address`, so one address cannot sweep many names and one name cannot be
- *  guessed from many addresses faster than the limit. In memory: a restart resets it, which is acceptable. */
+ *  The hub limits `user|address` tightly and `address` alone ten times looser, so one address cannot sweep many
+ *  names, yet a centre's users behind one NAT do not lock each other out. In memory: a restart resets it. */
 export class RateLimiter {
   readonly #failures = new Map<string, number[]>();
-  readonly #attempts: number;
   readonly #windowMs: number;
 
-  constructor(attempts: number, windowMs: number) {
-    this.#attempts = attempts;
+  constructor(windowMs: number) {
     this.#windowMs = windowMs;
   }
 
-  /** Seconds until the key may try again, or 0 if it may try now. */
-  retryAfter(key: string, now = Date.now()): number {
+  /** Seconds until the key may try again after `attempts` failures, or 0 if it may try now. */
+  retryAfter(key: string, attempts: number, now = Date.now()): number {
     const list = this.#recent(key, now);
-    if (list.length < this.#attempts) return 0;
+    if (list.length < attempts) return 0;
     return Math.ceil((list[0] + this.#windowMs - now) / 1000);
   }
 

@@ -45,7 +45,8 @@ export async function pageRoutes(app: FastifyInstance, ctx: HubContext): Promise
     const username = typeof body.username === 'string' ? body.username.trim().toLowerCase() : '';
     const password = typeof body.password === 'string' ? body.password : '';
     const ip = req.ip;
-    const retry = Math.max(ctx.loginLimiter.retryAfter(`${username}|${ip}`), ctx.loginLimiter.retryAfter(ip));
+    const attempts = ctx.config.auth.login_attempts;
+    const retry = Math.max(ctx.loginLimiter.retryAfter(`${username}|${ip}`, attempts), ctx.loginLimiter.retryAfter(ip, attempts * 10));
     if (retry > 0) {
       reply.code(429).header('retry-after', String(retry)).type('text/html');
       return loginPage({ next, username, error: `Too many failed logins. Try again in ${retry} s.` });
