@@ -81,7 +81,12 @@ export class Gateway {
     chmodSync(tmp, 0o755);
     mkdirSync(path.join(tmp, 'homes'), { mode: 0o755 });
     const gw = new Gateway(await freePort(), tmp, opts);
-    await gw.launch();
+    try {
+      await gw.launch();
+    } catch (err) {
+      await gw.cleanup();
+      throw err;
+    }
     return gw;
   }
 

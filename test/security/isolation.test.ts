@@ -1,0 +1,101 @@
+/** Isolation between users as the operating system enforces it (the gateway runs as root here): code typed in
+ *  alice's notebook cannot read bob's home, the gateway's store and secrets, or bob's server token; and a
+ *  listener another account binds on a server's port never receives that server's token (READINGS #11.7). */
+import t from 'tap';
+import { chownSync, writeFileSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Gateway, isRoot } from '../helpers/gateway.ts';
+import { execute, startKernel } from '../helpers/kernel.ts';
+
+if (!isRoot) {
+  t.fail('isolation tests need root: per-user accounts exist only when the gateway runs as root');
+} else {
+  const gw = await Gateway.start({
+    config: {
+      profiles: [
+        (await import('../helpers/gateway.ts')).JUPYTERLAB_PROFILE,
+        // never listens: lets the test bind the chosen port first, as a local attacker would
+        { name: 'trap', display_name: 'Trap', command: ['/bin/sh', '-c', 'sleep 30', '{port}'], start_timeout: 5 },
+      ],
+    },
+  });
+  t.teardown(() => gw.cleanup());
+  await gw.addUser('alice');
+  await gw.addUser('bob');
+
+  t.test('alice\'s code cannot read bob\'s home, the store, the secrets or bob\'s token', async (t) => {
+    await Promise.all([gw.api('POST', '/hub/api/users/alice/server', { body: { profile: 'jupyterlab' } }), gw.api('POST', '/hub/api/users/bob/server', { body: { profile: 'jupyterlab' } })]);
+    await Promise.all([gw.waitReady('alice'), gw.waitReady('bob')]);
+    const bobHome = path.join(gw.tmp, 'homes', gw.account('bob'));
+    const secretFile = path.join(bobHome, 'secret.txt');
+    writeFileSync(secretFile, 'bob only', { mode: 0o600 });
+    const bobUid = Number(readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith(`${gw.account('bob')}:`))!.split(':')[2]);
+    chownSync(secretFile, bobUid, bobUid);
+    const bobPid = await gw.serverPid('bob');
+    const targets = {
+      bobFile: secretFile, bobHome, store: path.join(gw.dataDir, 'private/kicloud.sqlite'),
+      cookieSecret: path.join(gw.dataDir, 'private/cookie_secret'), bobLog: path.join(gw.dataDir, 'private/logs'),
+      bobEnviron: `/proc/${bobPid}/environ`,
+    };
+    const code = `
+import os, json
+def probe(p):
+    try:
+        if os.path.isdir(p):
+            os.listdir(p)
+        else:
+            open(p, 'rb').read(1)
+        return 'READ'
+    except PermissionError:
+        return 'DENIED'
+    except Exception as e:
+        return type(e).__name__
+print(json.dumps({k: probe(v) for k, v in ${JSON.stringify(targets)}.items()}))`;
+    const aliceToken = await gw.tokenFor('alice');
+    const kernel = await startKernel(gw, 'alice', aliceToken);
+    const out = await execute(gw, 'alice', kernel, code, { authorization: `token ${aliceToken}` });
+    const result = JSON.parse(out.stdout);
+    t.same(result, { bobFile: 'DENIED', bobHome: 'DENIED', store: 'DENIED', cookieSecret: 'DENIED', bobLog: 'DENIED', bobEnviron: 'DENIED' },
+      'every probe refused by the operating system');
+  });
+
+  t.test('a listener owned by another account on the server\'s port never gets the token', async (t) => {
+    await gw.api('DELETE', '/hub/api/users/bob/server');
+    const starting = gw.api('POST', '/hub/api/users/bob/server', { body: { profile: 'trap' } });
+    let port = 0;
+    for (let i = 0; i < 200 && !port; i++) {
+      const u = await gw.api('GET', '/hub/api/users/bob');
+      port = u.body.servers?.['']?.state?.port ?? 0;
+      if (!port) await sleep(10);
+    }
+    t.ok(port, `the server's port is known: ${port}`);
+    const attacker = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '/usr/bin/python3', '-c', `
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('127.0.0.1', ${port})); s.listen(16); print('listening', flush=True)
+s.settimeout(8)
+try:
+    while True:
+        c, _ = s.accept(); c.settimeout(2)
+        try: print('GOT', c.recv(65536).decode('latin1').replace('\\r\\n', ' | '), flush=True)
+        except Exception: pass
+        c.close()
+except socket.timeout:
+    pass`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let heard = '';
+    attacker.stdout.on('data', (d) => { heard += d; });
+    attacker.stderr.on('data', (d) => { heard += d; });
+    t.teardown(() => { attacker.kill('SIGKILL'); });
+    const res = await starting;
+    t.ok([201, 202, 500].includes(res.status), `start answered ${res.status}`);
+    const progress = await fetch(`${gw.url}/hub/api/users/bob/server/progress`, { headers: { authorization: `token ${gw.adminToken}` } });
+    const text = await progress.text();
+    t.match(text, /"failed":true/, 'the spawn failed');
+    t.match(text, /another account is listening/, 'and says why');
+    await new Promise((r) => attacker.once('exit', r));
+    t.match(heard, /listening/, 'the attacker did bind the port');
+    t.notMatch(heard, /GOT/, 'and received no request at all');
+  });
+}
