@@ -14,10 +14,12 @@ export const CLK_TCK = 100;
 
 // ---- cleanup: everything started registers how to stop it; run on exit, error, SIGINT and SIGTERM ----
 const cleanups: (() => Promise<void> | void)[] = [];
+const live = new Set<ChildProcess>();
 let cleaning: Promise<void> | undefined;
 export const onCleanup = (fn: () => Promise<void> | void) => { cleanups.push(fn); };
 export function cleanup(): Promise<void> {
   return (cleaning ??= (async () => {
+    for (const c of live) c.kill('SIGKILL');
     for (const fn of cleanups.reverse()) {
       try { await fn(); } catch (err) { console.error(`cleanup: ${(err as Error).message}`); }
     }
@@ -64,6 +66,13 @@ export async function stop(p: Proc, graceMs = 5000): Promise<void> {
     await Promise.race([p.exited, sleep(2000)]);
   }
   if (p.group) kill('SIGKILL');            // what is left of the group (kernels, helpers)
+}
+
+/** Short-lived helpers (load generators): the first thing cleanup kills. */
+export function track<T extends ChildProcess>(child: T): T {
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  return child;
 }
 
 export const logTail = (p: Proc, bytes = 2000) => { try { return readFileSync(p.log, 'utf8').slice(-bytes); } catch { return ''; } };

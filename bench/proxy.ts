@@ -9,7 +9,7 @@ import { parseArgs, promisify } from 'node:util';
 import { coldStart, printColdStart } from './coldstart.ts';
 import {
   api, claimAccount, CLK_TCK, cpuTicks, fmt, freePort, login, lookupAccount, makeTmpDir, median, NODE, onCleanup, othersCanRead,
-  pinned, randomToken, ROOT, rssKiB, runMain, start, startGateway, startServer, stopServer, table, waitFor200, writeGatewayConfig,
+  pinned, randomToken, ROOT, rssKiB, runMain, start, track, startGateway, startServer, stopServer, table, waitFor200, writeGatewayConfig,
 } from './lib.ts';
 
 const { values: opt } = parseArgs({ options: {
@@ -133,8 +133,10 @@ async function startTargets(dir: string, backendJs: string, profiles: unknown[])
 async function wrk(e: Endpoint, conns: number, secs: number): Promise<Sample> {
   const headers = Object.entries(e.headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
   const before = cpuTicks(e.pid);
-  const { stdout } = await run('taskset', ['-c', '1', 'wrk', '-t1', `-c${conns}`, `-d${secs}s`, '--latency', '--timeout', '5s',
+  const running = run('taskset', ['-c', '1', 'wrk', '-t1', `-c${conns}`, `-d${secs}s`, '--latency', '--timeout', '5s',
     ...headers, `http://${e.origin}${e.path}`], { timeout: (secs + 20) * 1000 });
+  track(running.child);
+  const { stdout } = await running;
   const ticks = cpuTicks(e.pid) - before;
   const requests = Number(/(\d+) requests in/.exec(stdout)?.[1]);
   const bad = /Non-2xx or 3xx responses: (\d+)/.exec(stdout) ?? /Socket errors: (.*)/.exec(stdout);
@@ -149,9 +151,8 @@ async function wrk(e: Endpoint, conns: number, secs: number): Promise<Sample> {
 
 /** ws-client.mjs on CPU 1. */
 function wsClient(mode: string, url: string, headers: Record<string, string>, conns: number, secs: number) {
-  const child = spawn('taskset', ['-c', '1', NODE, path.join(import.meta.dirname, 'ws-client.mjs'), mode, url, JSON.stringify(headers),
-    String(conns), String(secs)], { stdio: ['pipe', 'pipe', 'inherit'] });
-  onCleanup(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
+  const child = track(spawn('taskset', ['-c', '1', NODE, path.join(import.meta.dirname, 'ws-client.mjs'), mode, url,
+    JSON.stringify(headers), String(conns), String(secs)], { stdio: ['pipe', 'pipe', 'inherit'] }));
   const firstLine = new Promise<any>((resolve, reject) => {
     let buf = '';
     child.stdout.on('data', (d: Buffer) => { buf += d; if (buf.includes('\n')) resolve(JSON.parse(buf.split('\n')[0])); });

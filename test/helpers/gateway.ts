@@ -5,6 +5,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { request as httpRequest } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -146,6 +147,19 @@ export class Gateway {
     let parsed: unknown = undefined;
     try { parsed = JSON.parse(text); } catch { /* not JSON */ }
     return { status: r.status, headers: r.headers, body: parsed, text };
+  }
+
+  /** A raw request: path and Host go on the wire exactly as written (fetch would normalise both). */
+  raw(method: string, p: string, headers: Record<string, string> = {}, body?: Buffer | string): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
+    return new Promise((resolve, reject) => {
+      const req = httpRequest({ host: '127.0.0.1', port: this.port, method, path: p, headers }, (res) => {
+        let text = '';
+        res.on('data', (c) => { text += c; });
+        res.on('end', () => resolve({ status: res.statusCode!, body: text, headers: res.headers }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
   }
 
   async addUser(name: string, password = `${name}-password-1`, admin = false): Promise<void> {

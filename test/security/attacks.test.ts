@@ -2,7 +2,6 @@
  *  tricks, missing/forged/expired/revoked tokens and cookies, scopes that do not grant, cross-site origins,
  *  oversized headers, malformed JSON, bad names, open redirects. Each gets a clear status and message. */
 import t from 'tap';
-import { request } from 'node:http';
 import { connect } from 'node:net';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -22,18 +21,7 @@ const bobToken = await gw.tokenFor('bob');
 const bobCookie = await gw.login('bob');
 const aliceCookie = await gw.login('alice');
 
-/** A raw request: the path goes on the wire exactly as written (fetch would normalise it). */
-function raw(method: string, p: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: gw.port, method, path: p, headers }, (res) => {
-      let body = '';
-      res.on('data', (c) => { body += c; });
-      res.on('end', () => resolve({ status: res.statusCode!, body, headers: res.headers }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+const raw = gw.raw.bind(gw);
 
 t.test('another user\'s server: refused for tokens and cookies, whatever the method', async (t) => {
   for (const method of ['GET', 'POST', 'PUT', 'DELETE']) {

@@ -1,0 +1,63 @@
+/** @module Login → JupyterLab in headless Chromium, fresh browser context each time: first spawn through the gateway,
+ *  the same login with the server already running, and the page straight from a running server (no gateway). */
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { fmt, median, stopServer, table, type Gateway } from './lib.ts';
+
+const LAUNCH = { executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
+  '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] };
+const TIMEOUT = 300_000;
+
+export type BrowserResult = Record<string, { loadMs: number[]; shellMs: number[] }>;
+
+/** ms from `act` until the JupyterLab document's load event, and until its shell is visible. */
+async function timeLab(browser: Browser, prepare: (p: Page) => Promise<void>, act: (p: Page) => Promise<unknown>) {
+  const ctx = await browser.newContext();
+  try {
+    const page = await ctx.newPage();
+    page.setDefaultTimeout(TIMEOUT);
+    await prepare(page);
+    const t0 = Date.now();                                    // wall clock, as the page's performance.timeOrigin
+    await act(page);
+    await page.locator('#jupyter-config-data').waitFor({ state: 'attached' });   // JupyterLab's page, not the pending page
+    await page.waitForLoadState('load');
+    const loadAt = await page.evaluate(() => performance.timeOrigin +
+      (performance.getEntriesByType('navigation')[0] as unknown as { loadEventStart: number }).loadEventStart);
+    await page.locator('.jp-LabShell').waitFor({ state: 'visible' });
+    return { load: loadAt - t0, shell: Date.now() - t0 };
+  } finally {
+    await ctx.close();
+  }
+}
+
+export async function browserRuns(o: { gw: Gateway; users: string[]; password: (u: string) => string; directUrl: string }): Promise<BrowserResult> {
+  const browser = await chromium.launch(LAUNCH);
+  const out: BrowserResult = {};
+  const record = (name: string, r: { load: number; shell: number }) => {
+    out[name] ??= { loadMs: [], shellMs: [] };
+    out[name].loadMs.push(r.load);
+    out[name].shellMs.push(r.shell);
+  };
+  const loginThenLab = (u: string) => [async (p: Page) => {
+    await p.goto(`${o.gw.url}/hub/login?next=${encodeURIComponent(`/user/${u}/lab`)}`);
+    await p.fill('#username', u);
+    await p.fill('#password', o.password(u));
+  }, (p: Page) => p.click('#login_submit')] as const;
+  try {
+    for (const u of o.users) record('login → first spawn → lab (gateway)', await timeLab(browser, ...loginThenLab(u)));
+    for (const u of o.users) record('login → lab, server running (gateway)', await timeLab(browser, ...loginThenLab(u)));
+    for (let i = 0; i < o.users.length; i++) {
+      record('lab from the running server (no gateway)', await timeLab(browser, async () => {}, (p) => p.goto(o.directUrl, { waitUntil: 'commit' })));
+    }
+  } finally {
+    await browser.close();
+    for (const u of o.users) await stopServer(o.gw, u).catch(() => {});
+  }
+  return out;
+}
+
+export function printBrowser(r: BrowserResult): void {
+  const n = Object.values(r)[0]?.loadMs.length ?? 0;
+  console.log(`\n== Headless Chromium, fresh context each (median of ${n}): from submit/goto to JupyterLab's load event and to its shell shown ==`);
+  console.log(table(['case', 'load event ms', 'shell visible ms'],
+    Object.entries(r).map(([name, v]) => [name, fmt(median(v.loadMs)), fmt(median(v.shellMs))])));
+}

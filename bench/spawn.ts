@@ -1,0 +1,152 @@
+/** @module bench/spawn: spawn-to-ready of the default JupyterLab profile through the gateway vs the same command
+ *  started by hand as a same-made account (1 alone, then N at once), and login → JupyterLab in headless Chromium. */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import { parse as parseYaml } from 'yaml';
+import {
+  api, createAccount, fmt, freePort, lookupAccount, makeTmpDir, median, onCleanup, percentile, randomToken, ROOT, runMain, start,
+  startGateway, startServer, stop, stopServer, table, writeGatewayConfig, type Account, type Gateway, type Proc,
+} from './lib.ts';
+import { browserRuns, printBrowser } from './spawn-browser.ts';
+
+const { values: opt } = parseArgs({ options: {
+  quick: { type: 'boolean' }, users: { type: 'string' }, 'browser-runs': { type: 'string' }, 'skip-browser': { type: 'boolean' },
+  json: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+} });
+if (opt.help) {
+  console.log('bench/spawn [--quick] [--users N] [--browser-runs R] [--skip-browser] [--json FILE]        (see bench/README.md)');
+  process.exit(0);
+}
+const N = Number(opt.users ?? (opt.quick ? 3 : 20));
+const R = Number(opt['browser-runs'] ?? (opt.quick ? 1 : 3));
+const ENVS = '/opt/kicloud/envs';
+const pad = (i: number) => String(i).padStart(2, '0');
+
+/** The shipped default profile, unchanged but for a start_timeout that allows N JupyterLabs at once on 2 cores. */
+interface Profile { name: string; command: string[]; env?: Record<string, string>; start_timeout: number }
+function defaultProfile(): Profile {
+  const d = parseYaml(readFileSync(path.join(ROOT, 'config/defaults.yaml'), 'utf8')) as { profiles: Profile[] };
+  const p = d.profiles.find((x) => x.name === 'jupyterlab') ?? d.profiles[0];
+  return { ...p, start_timeout: Math.max(p.start_timeout ?? 60, 300) };
+}
+
+/** The profile's command as the local spawner runs it (argv, env, account, own process group); resolves with
+ *  ms from exec until base_url/api/status answers 200, polled with the gateway's backoff (20 ms × 1.5 … 250 ms). */
+function launchByHand(profile: Profile, acc: Account, user: string, port: number, dir: string) {
+  const baseUrl = `/user/${user}/`, token = randomToken();
+  const values: Record<string, string> = { port: String(port), base_url: baseUrl, user, server_name: '', home: acc.home, envs: ENVS };
+  const fill = (s: string) => s.replace(/\{(\w+)\}/g, (m, k: string) => values[k] ?? m);
+  const argv = profile.command.map(fill);
+  const env: Record<string, string> = {
+    PATH: '/usr/local/bin:/usr/bin:/bin', HOME: acc.home, USER: acc.name, LOGNAME: acc.name, SHELL: '/bin/bash', LANG: 'C.UTF-8',
+    JUPYTER_TOKEN: token, JUPYTERHUB_API_TOKEN: token, JPY_API_TOKEN: token, JUPYTERHUB_USER: user, JUPYTERHUB_SERVER_NAME: '',
+    JUPYTERHUB_SERVICE_PREFIX: baseUrl, JUPYTERHUB_BASE_URL: '/', JUPYTERHUB_SERVICE_URL: `http://127.0.0.1:${port}${baseUrl}`,
+  };
+  for (const [k, v] of Object.entries(profile.env ?? {})) env[k] = fill(v);
+  const t0 = performance.now();
+  const proc = start(`hand-${user}`, argv[0], argv.slice(1), dir, { uid: acc.uid, gid: acc.gid, cwd: acc.home, env, detached: true });
+  const ready = (async () => {
+    const url = `http://127.0.0.1:${port}${baseUrl}api/status?no_track_activity=1`;
+    for (let delay = 20; performance.now() - t0 < profile.start_timeout * 1000; delay = Math.min(delay * 1.5, 250)) {
+      if (proc.child.exitCode !== null) throw new Error(`${argv[0]} for ${user} exited with ${proc.child.exitCode}; see ${proc.log}`);
+      try {
+        const res = await fetch(url, { headers: { authorization: `token ${token}` }, signal: AbortSignal.timeout(2000) });
+        await res.arrayBuffer();
+        if (res.status === 200) return performance.now() - t0;
+      } catch { /* not listening yet */ }
+      await sleep(delay);
+    }
+    throw new Error(`${user}'s server by hand not ready after ${profile.start_timeout} s; see ${proc.log}`);
+  })();
+  return { proc, ready, port, token, baseUrl };
+}
+
+interface Batch { each: number[]; allMs: number }
+
+async function handBatch(profile: Profile, accounts: Account[], users: string[], dir: string): Promise<{ batch: Batch; procs: Proc[] }> {
+  const ports = await Promise.all(users.map(() => freePort()));
+  const t0 = performance.now();
+  const runs = users.map((u, i) => launchByHand(profile, accounts[i], u, ports[i], dir));
+  const each = await Promise.all(runs.map((r) => r.ready));
+  return { batch: { each, allMs: performance.now() - t0 }, procs: runs.map((r) => r.proc) };
+}
+
+async function gatewayBatch(gw: Gateway, users: string[]): Promise<Batch> {
+  const t0 = performance.now();
+  const each = await Promise.all(users.map((u) => startServer(gw, u, {}, 600_000)));
+  return { each, allMs: performance.now() - t0 };
+}
+
+function printSpawn(r: { useraddMs: number[]; single: Record<string, number>; batches: Record<string, Batch> }) {
+  console.log(`\n== Account creation (useradd as the local spawner runs it), ${r.useraddMs.length} accounts, made before any spawn ==`);
+  console.log(`median ${fmt(median(r.useraddMs))} ms, max ${fmt(Math.max(...r.useraddMs))} ms, total ${fmt(r.useraddMs.reduce((a, b) => a + b, 0))} ms`);
+  console.log(`\n== Spawn to ready, default profile (JupyterLab): API POST → ready vs exec → api/status 200 by hand ==`);
+  const rows = Object.entries(r.batches).map(([side, b]) => [`${N} at once, ${side}`, fmt(median(b.each)), fmt(percentile(b.each, 0.9)),
+    fmt(Math.max(...b.each)), fmt(b.allMs)]);
+  const single = Object.entries(r.single).map(([side, ms]) => [`1 alone, ${side}`, fmt(ms), '', '', fmt(ms)]);
+  console.log(table(['case', 'median ms', 'p90 ms', 'max ms', 'all ready ms'], [...single, ...rows]));
+  const g = r.batches.gateway, h = r.batches['by hand'];
+  console.log(`gateway ÷ by hand: 1 alone ${fmt(r.single.gateway / r.single['by hand'], 2)}, ${N} at once median ${fmt(median(g.each) / median(h.each), 2)}, ` +
+    `all ready ${fmt(g.allMs / h.allMs, 2)}`);
+}
+
+runMain(async () => {
+  const profile = defaultProfile();
+  const exe = profile.command[0].replace('{envs}', ENVS);
+  if (!existsSync(exe)) throw new Error(`${exe} is missing: the default profile's environment is not installed (scripts/start installs it)`);
+  const dir = makeTmpDir('kicloud-bench-spawn-');
+  const homes = path.join(dir, 'homes');
+  console.log(`bench/spawn: ${N} at once, ${R} browser run(s); logs in ${dir}`);
+
+  // Accounts first, timed: gNN spawn through the gateway, hNN by hand, bNN log in through the browser.
+  const names = [...['g', 'h'].flatMap((s) => Array.from({ length: N + 1 }, (_, i) => `${s}${pad(i)}`)),
+    ...(opt['skip-browser'] ? [] : Array.from({ length: R }, (_, i) => `b${pad(i + 1)}`))];
+  for (const n of names) if (lookupAccount(`kb-${n}`)) throw new Error(`account kb-${n} exists (left over from an earlier run?): userdel -r kb-${n}`);
+  const useraddMs = names.map((n) => createAccount(`kb-${n}`, path.join(homes, `kb-${n}`)));
+  const acc = (n: string) => lookupAccount(`kb-${n}`)!;
+
+  const port = await freePort();
+  const config = path.join(dir, 'gateway.yaml');
+  writeGatewayConfig(config, { port, dataDir: path.join(dir, 'data'), homeRoot: homes, profiles: [profile], extra: `envs_dir: ${ENVS}\n` });
+  const gw = await startGateway({ dir, config, dataDir: path.join(dir, 'data'), port });
+  const gwUsers = names.filter((n) => !n.startsWith('h'));
+  onCleanup(async () => { await Promise.all(gwUsers.map((u) => stopServer(gw, u).catch(() => {}))); });
+  for (const u of gwUsers) await api(gw, 'POST', `/users/${u}`, { password: `${u}-password` });
+
+  // 1 alone (also warms the disk cache), then N at once: by hand first, then through the gateway.
+  const single: Record<string, number> = {};
+  const h0 = launchByHand(profile, acc('h00'), 'h00', await freePort(), dir);
+  single['by hand'] = await h0.ready;
+  await stop(h0.proc);
+  single.gateway = await startServer(gw, 'g00', {}, 600_000);
+  await stopServer(gw, 'g00');
+  process.stderr.write('1 alone: done\n');
+
+  const hUsers = Array.from({ length: N }, (_, i) => `h${pad(i + 1)}`);
+  const hand = await handBatch(profile, hUsers.map(acc), hUsers, dir);
+  await Promise.all(hand.procs.map((p) => stop(p)));
+  process.stderr.write(`${N} at once by hand: done\n`);
+  await sleep(3000);
+  const gUsers = Array.from({ length: N }, (_, i) => `g${pad(i + 1)}`);
+  const gateway = await gatewayBatch(gw, gUsers);
+  await Promise.all(gUsers.map((u) => stopServer(gw, u)));
+  process.stderr.write(`${N} at once through the gateway: done\n`);
+  const spawnResult = { useraddMs, single, batches: { 'by hand': hand.batch, gateway } };
+
+  let browser;
+  if (!opt['skip-browser']) {
+    await sleep(3000);
+    const direct = launchByHand(profile, acc('h00'), 'h00', await freePort(), dir);
+    await direct.ready;
+    browser = await browserRuns({
+      gw, users: gwUsers.filter((u) => u.startsWith('b')), password: (u) => `${u}-password`,
+      directUrl: `http://127.0.0.1:${direct.port}${direct.baseUrl}lab?token=${direct.token}`,
+    });
+    await stop(direct.proc);
+  }
+  printSpawn(spawnResult);
+  if (browser) printBrowser(browser);
+  if (opt.json) writeFileSync(opt.json, JSON.stringify({ users: N, spawn: spawnResult, browser }, null, 1));
+});

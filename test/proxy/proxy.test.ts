@@ -1,0 +1,115 @@
+/** The proxy against a stand-in user server (test/fixtures/backend.mjs) run by the gateway like any profile:
+ *  what the backend receives (its own token, no gateway cookie or caller credentials, X-Forwarded-*, the
+ *  browser's Host), bodies streamed both ways, WebSocket frames both ways with activity, response timeout →
+ *  504, refused connection → 503 with an immediate poll, and a non-loopback Host accepted. */
+import t from 'tap';
+import { request } from 'node:http';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import WebSocket from 'ws';
+import { Gateway, ROOT } from '../helpers/gateway.ts';
+
+const gw = await Gateway.start({
+  config: {
+    proxy: { connect_timeout: 2, response_timeout: 1 },
+    profiles: [{ name: 'echo', display_name: 'Echo', command: [process.execPath, path.join(ROOT, 'test/fixtures/backend.mjs'), '{port}', '{base_url}'], start_timeout: 10 }],
+  },
+});
+t.teardown(() => gw.cleanup());
+await gw.addUser('alice');
+// No top-level assertions before the last await: tap's root test ends itself once it sees one and goes idle.
+const start = await gw.api('POST', '/hub/api/users/alice/server');
+if (start.status !== 201) throw new Error(`echo server did not start: ${start.status} ${start.text}`);
+const token = await gw.tokenFor('alice');
+const cookie = await gw.login('alice');
+
+t.test('what the backend receives', async (t) => {
+  const r = await gw.raw('GET', '/user/alice/echo?x=1&token=abc',
+    { cookie: `theme=dark; ${cookie}; other=1`, 'x-forwarded-for': '10.9.9.9', 'x-forwarded-host': 'spoofed', host: 'hub.example.org:8443' });
+  t.equal(r.status, 200);
+  const echoed = JSON.parse(r.body);
+  const h = echoed.headers;
+  t.match(h.authorization, /^token \S+$/, 'the server\'s own token');
+  t.notMatch(h.cookie, /kicloud-session/, 'gateway cookie stripped');
+  t.match(h.cookie, /theme=dark/, 'other cookies kept');
+  t.match(h.cookie, /other=1/);
+  t.equal(h['x-forwarded-for'], '10.9.9.9, 127.0.0.1', 'X-Forwarded-For appended');
+  t.equal(h['x-forwarded-proto'], 'http');
+  t.equal(h['x-forwarded-host'], 'hub.example.org:8443', 'X-Forwarded-Host from the request, not the client');
+  t.equal(h.host, 'hub.example.org:8443', 'the browser\'s Host is kept');
+  t.equal(echoed.url, '/user/alice/echo?x=1&token=abc', 'path and query byte for byte');
+  t.equal(r.headers['x-backend'], 'yes', 'response headers relayed');
+  t.not(r.headers.connection, 'keep-alive, keep-alive', 'hop-by-hop not duplicated');
+
+  const withToken = await gw.api('GET', '/user/alice/echo', { token });
+  t.not(withToken.body.headers.authorization, `token ${token}`, 'the caller\'s token is replaced, never forwarded');
+  const weird = await gw.raw('GET', '/user/alice/files/a%20b/%2e%2e/c%2Fd.txt', { authorization: `token ${token}` });
+  t.equal(JSON.parse(weird.body).url, '/user/alice/files/a%20b/%2e%2e/c%2Fd.txt', 'encoded rest untouched');
+});
+
+t.test('bodies stream both ways', async (t) => {
+  const body = Buffer.alloc(3 * 1024 * 1024, 7);
+  const r = await fetch(`${gw.url}/user/alice/upload`, { method: 'PUT', body, headers: { authorization: `token ${token}` } });
+  const j = await r.json();
+  t.equal(j.size, body.length, '3 MiB request body arrived whole');
+  const chunked = await new Promise<number>((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: gw.port, method: 'POST', path: '/user/alice/upload', headers: { authorization: `token ${token}`, 'transfer-encoding': 'chunked' } }, (res) => {
+      let s = ''; res.on('data', (c) => { s += c; }); res.on('end', () => resolve(JSON.parse(s).size));
+    });
+    req.on('error', reject);
+    for (let i = 0; i < 10; i++) req.write(Buffer.alloc(1000, 1));
+    req.end();
+  });
+  t.equal(chunked, 10_000, 'chunked request body');
+  const big = await fetch(`${gw.url}/user/alice/big`, { headers: { authorization: `token ${token}` } });
+  t.equal((await big.arrayBuffer()).byteLength, 64 * 64 * 1024, '4 MiB response streamed');
+  const redirect = await gw.api('GET', '/user/alice/redirect', { token });
+  t.equal(redirect.status, 302, 'backend redirects relayed, not followed');
+  t.equal(redirect.headers.get('location'), '/user/alice/elsewhere');
+});
+
+t.test('WebSocket frames both ways through a TCP pipe', async (t) => {
+  const ws = new WebSocket(`ws://127.0.0.1:${gw.port}/user/alice/ws`, { headers: { authorization: `token ${token}` } });
+  await new Promise((resolve, reject) => { ws.on('open', resolve); ws.on('error', reject); });
+  const echoes: string[] = [];
+  ws.on('message', (d) => echoes.push(String(d)));
+  const big = 'x'.repeat(70_000);
+  ws.send('hello');
+  ws.send(big);
+  const deadline = Date.now() + 5000;
+  while (echoes.length < 2 && Date.now() < deadline) await sleep(20);
+  t.same(echoes.map((e) => e.length), [5, 70_000], 'small and 64-bit-length frames echoed');
+  const metrics = await gw.api('GET', '/metrics');
+  t.match(metrics.text, /kicloud_proxy_websockets 1/, 'open WebSocket counted');
+  ws.close();
+  await sleep(200);
+  t.match((await gw.api('GET', '/metrics')).text, /kicloud_proxy_websockets 0/, 'and uncounted when closed');
+});
+
+t.test('a backend that does not answer → 504 after response_timeout', async (t) => {
+  const t0 = Date.now();
+  const r = await gw.api('GET', '/user/alice/hang', { token });
+  t.equal(r.status, 504);
+  t.match(r.body.message, /took too long/);
+  t.ok(Date.now() - t0 < 3000, `answered in ${Date.now() - t0} ms`);
+  const html = await gw.api('GET', '/user/alice/hang', { token, headers: { accept: 'text/html' } });
+  t.match(html.text, /<h1>504/, 'a page for browsers');
+});
+
+t.test('refused connection → 503, the server is polled at once', async (t) => {
+  await gw.api('GET', '/user/alice/close-listener', { token });
+  await sleep(100);
+  // Keep-alive connections may still be open; new ones are refused.
+  let r = await gw.api('GET', '/user/alice/echo', { token, headers: { connection: 'close' } });
+  for (let i = 0; i < 5 && r.status === 200; i++) r = await gw.api('GET', '/user/alice/echo', { token });
+  t.equal(r.status, 503);
+  t.match(r.body.message, /not answering/);
+  const user = await gw.api('GET', '/hub/api/users/alice');
+  t.equal(user.body.servers['']?.ready, true, 'the process is alive, so it stays listed (the log tells the story)');
+  const m = await gw.api('GET', '/metrics');
+  t.match(m.text, /kicloud_proxy_errors_total\{kind="refused"\} [1-9]/);
+  t.match(m.text, /kicloud_proxy_errors_total\{kind="timeout"\} [1-9]/);
+  t.match(m.text, /kicloud_spawn_duration_seconds_count\{status="success"\} 1/);
+  t.match(m.text, /kicloud_running_servers 1/);
+  t.match(m.text, /kicloud_proxy_request_duration_seconds_bucket/);
+});
