@@ -15,11 +15,11 @@ import {
 const { values: opt } = parseArgs({ options: {
   quick: { type: 'boolean' }, rounds: { type: 'string' }, duration: { type: 'string' }, conns: { type: 'string' },
   backends: { type: 'string' }, 'idle-ws': { type: 'string' }, json: { type: 'string' },
-  'skip-http': { type: 'boolean' }, 'skip-ws': { type: 'boolean' }, 'skip-cold': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+  'skip-http': { type: 'boolean' }, 'skip-ws': { type: 'boolean' }, 'skip-idle': { type: 'boolean' }, 'skip-cold': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
 } });
 if (opt.help) {
   console.log('bench/proxy [--quick] [--rounds N] [--duration S] [--conns 1,16,64] [--backends 1k,jupyter] [--idle-ws N]\n' +
-    '            [--skip-http] [--skip-ws] [--skip-cold] [--json FILE]        (see bench/README.md)');
+    '            [--skip-http] [--skip-ws] [--skip-idle] [--skip-cold] [--json FILE]        (see bench/README.md)');
   process.exit(0);
 }
 const ROUNDS = Number(opt.rounds ?? (opt.quick ? 1 : 5));
@@ -260,7 +260,7 @@ runMain(async () => {
   const ep = await startTargets(dir, backendJs, profiles);
   const http = opt['skip-http'] ? undefined : await httpRounds(ep);
   const ws = opt['skip-ws'] ? undefined : await wsRounds(ep);
-  const idle = opt['skip-ws'] ? undefined : await idleWs(ep);
+  const idle = opt['skip-idle'] ? undefined : await idleWs(ep);
   if (http) printHttp(http);
   printWs(ws, idle);
   if (cold) printColdStart(cold, opt.quick ? 3 : 10);
