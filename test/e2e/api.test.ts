@@ -1,0 +1,113 @@
+/** JupyterHub 3 REST API shapes that scripts and the stock idle-culler rely on: version, whoami, users with
+ *  paging and state filters, user create/patch/delete, tokens, activity, named servers (READINGS #8), and
+ *  start/stop status codes (READINGS #4). A fast stand-in server keeps this file quick. */
+import t from 'tap';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Gateway, ROOT } from '../helpers/gateway.ts';
+
+const echo = (name: string, extra: Record<string, unknown> = {}) => ({
+  name, display_name: name, command: [process.execPath, path.join(ROOT, 'test/fixtures/backend.mjs'), '{port}', '{base_url}'], start_timeout: 10, ...extra,
+});
+const gw = await Gateway.start({
+  config: {
+    named_servers: { enabled: true, limit: 2 },
+    spawn: { slow_spawn_timeout: 0.2 },
+    profiles: [echo('echo'), echo('slow', { command: ['/bin/sh', '-c', `sleep 1; exec "$0" "$@"`, process.execPath, path.join(ROOT, 'test/fixtures/backend.mjs'), '{port}', '{base_url}'] })],
+  },
+});
+t.teardown(() => gw.cleanup());
+for (const u of ['alice', 'bob', 'carol']) await gw.addUser(u);
+
+t.test('version and whoami', async (t) => {
+  const v = await gw.api('GET', '/hub/api/', { token: null });
+  t.match(v.body, { version: /^3\./, kicloud_version: /\d/ });
+  const token = await gw.tokenFor('alice', ['read:users!user=alice', 'servers!user=alice']);
+  const me = await gw.api('GET', '/hub/api/user', { token });
+  t.match(me.body, { kind: 'user', name: 'alice', admin: false });
+  t.ok(me.body.scopes.includes('servers!user=alice') && !me.body.scopes.includes('access:servers!user=alice'), 'a token\'s own scopes');
+  const svc = await gw.api('GET', '/hub/api/user');
+  t.match(svc.body, { kind: 'service', admin: true });
+});
+
+t.test('users: list, paging, state filter', async (t) => {
+  const all = await gw.api('GET', '/hub/api/users');
+  t.same(all.body.map((u: { name: string }) => u.name), ['admin', 'alice', 'bob', 'carol']);
+  const page = await gw.api('GET', '/hub/api/users?offset=1&limit=2', { headers: { accept: 'application/jupyterhub-pagination+json' } });
+  t.same(page.body.items.map((u: { name: string }) => u.name), ['alice', 'bob']);
+  t.match(page.body._pagination, { offset: 1, limit: 2, total: 4, next: { offset: 3, limit: 2 } });
+  await gw.api('POST', '/hub/api/users/bob/server', { body: { profile: 'echo' } });
+  await gw.waitReady('bob');
+  const ready = await gw.api('GET', '/hub/api/users?state=ready');
+  t.same(ready.body.map((u: { name: string }) => u.name), ['bob']);
+  const inactive = await gw.api('GET', '/hub/api/users?state=inactive');
+  t.notOk(inactive.body.some((u: { name: string }) => u.name === 'bob'));
+  const alice = await gw.tokenFor('alice');
+  const mine = await gw.api('GET', '/hub/api/users', { token: alice });
+  t.equal(mine.status, 403, 'a user without list:users');
+});
+
+t.test('create, patch, delete users', async (t) => {
+  const created = await gw.api('POST', '/hub/api/users', { body: { usernames: ['dave', 'erin'], admin: false } });
+  t.equal(created.status, 201);
+  t.same(created.body.map((u: { name: string }) => u.name), ['dave', 'erin']);
+  t.equal((await gw.api('POST', '/hub/api/users', { body: { usernames: ['dave'] } })).status, 409, 'all exist → 409');
+  t.equal((await gw.api('POST', '/hub/api/users/dave', { body: {} })).status, 409);
+  const patched = await gw.api('PATCH', '/hub/api/users/dave', { body: { admin: true, password: 'dave-password-2' } });
+  t.match(patched.body, { name: 'dave', admin: true });
+  t.equal((await gw.api('PATCH', '/hub/api/users/dave', { body: { password: 'short' } })).status, 400);
+  await gw.login('dave', 'dave-password-2');
+  t.equal((await gw.api('DELETE', '/hub/api/users/erin')).status, 204);
+  t.equal((await gw.api('GET', '/hub/api/users/erin')).status, 404);
+});
+
+t.test('start and stop status codes', async (t) => {
+  const slow = await gw.api('POST', '/hub/api/users/carol/server', { body: { profile: 'slow' } });
+  t.equal(slow.status, 202, 'not ready within slow_spawn_timeout → 202');
+  t.equal((await gw.api('POST', '/hub/api/users/carol/server')).status, 202, 'POST while pending → 202');
+  const model = await gw.api('GET', '/hub/api/users/carol');
+  t.match(model.body.servers[''], { ready: false, pending: 'spawn' });
+  await gw.waitReady('carol');
+  t.equal((await gw.api('POST', '/hub/api/users/carol/server')).status, 400, 'running → 400');
+  t.equal((await gw.api('DELETE', '/hub/api/users/carol/server')).status, 204);
+  const bad = await gw.api('POST', '/hub/api/users/carol/server', { body: { profile: 'nope' } });
+  t.equal(bad.status, 400);
+  t.match(bad.body.message, /no profile named "nope"/);
+  t.equal((await gw.api('POST', '/hub/api/users/ghost/server')).status, 404);
+});
+
+t.test('named servers: created through the API, routed by JupyterHub\'s rule, limited, removable', async (t) => {
+  const token = await gw.tokenFor('alice');
+  t.equal((await gw.api('POST', '/hub/api/users/alice/server', { body: { profile: 'echo' }, token })).status, 201);
+  const start = await gw.api('POST', '/hub/api/users/alice/servers/lab', { body: { profile: 'echo' }, token });
+  t.equal(start.status, 201);
+  const viaNamed = await gw.raw('GET', '/user/alice/lab/x', { authorization: `token ${token}` });
+  t.equal(JSON.parse(viaNamed.body).url, '/user/alice/lab/x', 'alice has a server "lab": /user/alice/lab/x goes to it');
+  const viaDefault = await gw.raw('GET', '/user/alice/tree/x', { authorization: `token ${token}` });
+  t.equal(JSON.parse(viaDefault.body).url, '/user/alice/tree/x', 'no server "tree": the default server');
+  const m = await gw.api('GET', '/hub/api/users/alice');
+  t.same(Object.keys(m.body.servers).sort(), ['', 'lab']);
+  t.equal(m.body.servers.lab.progress_url, '/hub/api/users/alice/servers/lab/progress');
+  t.equal((await gw.api('POST', '/hub/api/users/alice/servers/two', { body: { profile: 'echo' }, token })).status, 201);
+  const third = await gw.api('POST', '/hub/api/users/alice/servers/three', { body: {}, token });
+  t.equal(third.status, 400, 'limit 2');
+  t.match(third.body.message, /limit is 2/);
+  t.equal((await gw.api('POST', '/hub/api/users/alice/servers/Bad', { token })).status, 400);
+  t.equal((await gw.api('DELETE', '/hub/api/users/alice/servers/two', { body: { remove: true }, token })).status, 204);
+  t.equal((await gw.api('DELETE', '/hub/api/users/alice/servers/two', { token })).status, 404, 'removed');
+  const gone = await gw.raw('GET', '/user/alice/two/x', { authorization: `token ${token}` });
+  t.equal(JSON.parse(gone.body).url, '/user/alice/two/x', 'after removal the path belongs to the default server again');
+});
+
+t.test('activity endpoint and last_activity', async (t) => {
+  const token = await gw.tokenFor('bob', ['users:activity!user=bob']);
+  const at = new Date(Date.now() - 1000).toISOString();
+  const r = await gw.api('POST', '/hub/api/users/bob/activity', { body: { last_activity: at, servers: { '': { last_activity: at } } }, token });
+  t.equal(r.status, 200);
+  const bad = await gw.api('POST', '/hub/api/users/bob/activity', { body: { servers: { '': { last_activity: 'yesterday' } } }, token });
+  t.equal(bad.status, 400);
+  t.equal((await gw.api('POST', '/hub/api/users/alice/activity', { body: {}, token })).status, 403);
+  await sleep(10);
+  const u = await gw.api('GET', '/hub/api/users/bob');
+  t.ok(Date.parse(u.body.servers[''].last_activity) >= Date.parse(at));
+});
