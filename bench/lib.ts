@@ -36,7 +36,10 @@ export function runMain(main: () => Promise<void>): void {
 export function makeTmpDir(prefix: string): string {
   const dir = mkdtempSync(path.join(tmpdir(), prefix));
   chmodSync(dir, 0o755);                  // per-user accounts need to traverse it (homes, logs of servers)
-  onCleanup(() => rmSync(dir, { recursive: true, force: true }));
+  onCleanup(() => {
+    if (process.env.BENCH_KEEP === '1') console.error(`kept ${dir} (BENCH_KEEP=1)`);
+    else rmSync(dir, { recursive: true, force: true });
+  });
   return dir;
 }
 
@@ -155,21 +158,29 @@ export async function api(gw: Gateway, method: string, p: string, body?: unknown
   return { status: res.status, json };
 }
 
-/** POST start, then follow until ready; returns ms from the POST to ready. */
+/** POST start (201: ready; 202: pending, then its progress event stream until ready, so no polling load);
+ *  returns ms from the POST to ready. */
 export async function startServer(gw: Gateway, user: string, body: object = {}, timeoutMs = 300_000): Promise<number> {
   const t0 = performance.now();
   const r = await api(gw, 'POST', `/users/${user}/server`, body);
-  if (r.status !== 201) {
-    while (true) {
-      const u = (await api(gw, 'GET', `/users/${user}`)).json;
-      const s = u.servers?.[''];
-      if (s?.ready) break;
-      if (!s) throw new Error(`${user}'s server stopped while starting`);
-      if (performance.now() - t0 > timeoutMs) throw new Error(`${user}'s server not ready after ${timeoutMs} ms`);
-      await sleep(100);
+  if (r.status === 201) return performance.now() - t0;
+  const res = await fetch(`${gw.url}/hub/api/users/${user}/server/progress`, {
+    headers: { authorization: `token ${gw.token}` }, signal: AbortSignal.timeout(Math.max(1000, timeoutMs - (performance.now() - t0))),
+  });
+  if (res.status !== 200 || !res.body) throw new Error(`progress of ${user}'s spawn answered ${res.status}`);
+  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = '';
+  while (true) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`progress of ${user}'s spawn ended before it was ready`);
+    buf += value;
+    for (let i; (i = buf.indexOf('\n\n')) >= 0; buf = buf.slice(i + 2)) {
+      const data = buf.slice(0, i).split('\n').find((l) => l.startsWith('data: '));
+      const e = data ? JSON.parse(data.slice(6)) : {};
+      if (e.ready) { await reader.cancel(); return performance.now() - t0; }
+      if (e.failed) throw new Error(`spawn of ${user} failed: ${e.message}\n${e.log_tail ?? ''}`);
     }
   }
-  return performance.now() - t0;
 }
 
 export async function stopServer(gw: Gateway, user: string): Promise<void> {
