@@ -22,6 +22,7 @@ RUN python3 -m venv /opt/kicloud/envs/jupyterlab \
  && /opt/kicloud/envs/jupyterlab/bin/pip install --no-cache-dir jupyterlab ipykernel \
  && chmod -R a+rX /opt/kicloud/envs
 
+# Set KICLOUD_PUBLIC_URL to the URL users open (Origin checks and Secure cookies depend on it).
 ENV KICLOUD_LISTEN=0.0.0.0:8000 KICLOUD_DATA_DIR=/var/lib/kicloud KICLOUD_ENVS_DIR=/opt/kicloud/envs
 VOLUME ["/var/lib/kicloud", "/home"]
 EXPOSE 8000

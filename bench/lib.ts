@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 export const ROOT = path.resolve(import.meta.dirname, '..');
 export const NODE = process.execPath;
 export const KICLOUD = path.join(ROOT, 'bin', 'kicloud');
-export const CLK_TCK = 100;
+export const CLK_TCK = 100;                 // USER_HZ: the unit of /proc/PID/stat times on Linux
 
 // ---- cleanup: everything started registers how to stop it; run on exit, error, SIGINT and SIGTERM ----
 const cleanups: (() => Promise<void> | void)[] = [];

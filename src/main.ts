@@ -33,6 +33,9 @@ export async function serve(config: GatewayConfig, opts: ServeOptions = {}) {
   }
   if (!isRoot) log.warn('not running as root: every user server runs as the gateway\'s own account, without isolation between users');
 
+  if (!config.public_url && (config.listenHost === '0.0.0.0' || config.listenHost === '::')) {
+    log.warn({ assumed: config.publicUrl.origin }, 'listening on all addresses without public_url: set public_url (KICLOUD_PUBLIC_URL) to the URL users open, or their requests will be refused as cross-site');
+  }
   const data = openDataDir(config.dataDir);
   const store = new SqliteStore(data.storeFile);
   await ensureAdmins(store, env, !!opts.firstAdmin, log);
