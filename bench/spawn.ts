@@ -12,15 +12,16 @@ import {
 import { browserRuns, printBrowser } from './spawn-browser.ts';
 
 const { values: opt } = parseArgs({ options: {
-  quick: { type: 'boolean' }, users: { type: 'string' }, 'browser-runs': { type: 'string' }, 'skip-browser': { type: 'boolean' },
+  quick: { type: 'boolean' }, users: { type: 'string' }, rounds: { type: 'string' }, 'browser-runs': { type: 'string' }, 'skip-browser': { type: 'boolean' },
   json: { type: 'string' }, help: { type: 'boolean', short: 'h' },
 } });
 if (opt.help) {
-  console.log('bench/spawn [--quick] [--users N] [--browser-runs R] [--skip-browser] [--json FILE]        (see bench/README.md)');
+  console.log('bench/spawn [--quick] [--users N] [--rounds N] [--browser-runs R] [--skip-browser] [--json FILE]        (see bench/README.md)');
   process.exit(0);
 }
 const N = Number(opt.users ?? (opt.quick ? 3 : 20));
 const R = Number(opt['browser-runs'] ?? (opt.quick ? 1 : 3));
+const ROUNDS = Number(opt.rounds ?? 2);
 const ENVS = '/opt/kicloud/envs';
 const pad = (i: number) => String(i).padStart(2, '0');
 
@@ -83,6 +84,7 @@ function printSpawn(r: { useraddMs: number[]; single: Record<string, number>; ba
   console.log(`\n== Account creation (useradd as the local spawner runs it), ${r.useraddMs.length} accounts, made before any spawn ==`);
   console.log(`median ${fmt(median(r.useraddMs))} ms, max ${fmt(Math.max(...r.useraddMs))} ms, total ${fmt(r.useraddMs.reduce((a, b) => a + b, 0))} ms`);
   console.log(`\n== Spawn to ready, default profile (JupyterLab): API POST → ready vs exec → api/status 200 by hand ==`);
+  console.log(`(N at once: ${ROUNDS} round(s), order alternating; median/p90/max over all spawns, "all ready" the median over rounds)`);
   const rows = Object.entries(r.batches).map(([side, b]) => [`${N} at once, ${side}`, fmt(median(b.each)), fmt(percentile(b.each, 0.9)),
     fmt(Math.max(...b.each)), fmt(b.allMs)]);
   const single = Object.entries(r.single).map(([side, ms]) => [`1 alone, ${side}`, fmt(ms), '', '', fmt(ms)]);
@@ -98,10 +100,12 @@ runMain(async () => {
   if (!existsSync(exe)) throw new Error(`${exe} is missing: the default profile's environment is not installed (scripts/start installs it)`);
   const dir = makeTmpDir('kicloud-bench-spawn-');
   const homes = path.join(dir, 'homes');
-  console.log(`bench/spawn: ${N} at once, ${R} browser run(s); logs in ${dir}`);
+  console.log(`bench/spawn: ${N} at once × ${ROUNDS} round(s), ${R} browser run(s); logs in ${dir}`);
 
-  // Accounts first, timed: gNN spawn through the gateway, hNN by hand, bNN log in through the browser.
-  const names = [...['g', 'h'].flatMap((s) => Array.from({ length: N + 1 }, (_, i) => `${s}${pad(i)}`)),
+  // Accounts first, timed: g* spawn through the gateway, h* by hand, b* log in through the browser; gRNN and hRNN
+  // are user NN of round R, g00 and h00 the ones started alone, w00 an untimed warm-up (disk cache).
+  const batchUsers = (side: string, r: number) => Array.from({ length: N }, (_, i) => `${side}${r + 1}${pad(i + 1)}`);
+  const names = ['w00', 'g00', 'h00', ...Array.from({ length: ROUNDS }, (_, r) => [...batchUsers('g', r), ...batchUsers('h', r)]).flat(),
     ...(opt['skip-browser'] ? [] : Array.from({ length: R }, (_, i) => `b${pad(i + 1)}`))];
   for (const n of names) if (lookupAccount(`kb-${n}`)) throw new Error(`account kb-${n} exists (left over from an earlier run?): userdel -r kb-${n}`);
   const useraddMs = names.map((n) => createAccount(`kb-${n}`, path.join(homes, `kb-${n}`)));
@@ -111,11 +115,14 @@ runMain(async () => {
   const config = path.join(dir, 'gateway.yaml');
   writeGatewayConfig(config, { port, dataDir: path.join(dir, 'data'), homeRoot: homes, profiles: [profile], extra: `envs_dir: ${ENVS}\n` });
   const gw = await startGateway({ dir, config, dataDir: path.join(dir, 'data'), port });
-  const gwUsers = names.filter((n) => !n.startsWith('h'));
+  const gwUsers = names.filter((n) => /^[gb]/.test(n));
   onCleanup(async () => { await Promise.all(gwUsers.map((u) => stopServer(gw, u).catch(() => {}))); });
   for (const u of gwUsers) await api(gw, 'POST', `/users/${u}`, { password: `${u}-password` });
 
-  // 1 alone (also warms the disk cache), then N at once: by hand first, then through the gateway.
+  // Warm-up, 1 alone, then N at once, by hand and through the gateway, the order alternating per round.
+  const w0 = launchByHand(profile, acc('w00'), 'w00', await freePort(), dir);
+  await w0.ready;
+  await stop(w0.proc);
   const single: Record<string, number> = {};
   const h0 = launchByHand(profile, acc('h00'), 'h00', await freePort(), dir);
   single['by hand'] = await h0.ready;
@@ -123,17 +130,30 @@ runMain(async () => {
   single.gateway = await startServer(gw, 'g00', {}, 600_000);
   await stopServer(gw, 'g00');
   process.stderr.write('1 alone: done\n');
-
-  const hUsers = Array.from({ length: N }, (_, i) => `h${pad(i + 1)}`);
-  const hand = await handBatch(profile, hUsers.map(acc), hUsers, dir);
-  await Promise.all(hand.procs.map((p) => stop(p)));
-  process.stderr.write(`${N} at once by hand: done\n`);
-  await sleep(3000);
-  const gUsers = Array.from({ length: N }, (_, i) => `g${pad(i + 1)}`);
-  const gateway = await gatewayBatch(gw, gUsers);
-  await Promise.all(gUsers.map((u) => stopServer(gw, u)));
-  process.stderr.write(`${N} at once through the gateway: done\n`);
-  const spawnResult = { useraddMs, single, batches: { 'by hand': hand.batch, gateway } };
+  const rounds: Record<'by hand' | 'gateway', Batch[]> = { 'by hand': [], gateway: [] };
+  const sides = {
+    'by hand': async (r: number) => {
+      const users = batchUsers('h', r);
+      const hand = await handBatch(profile, users.map(acc), users, dir);
+      await Promise.all(hand.procs.map((p) => stop(p)));
+      return hand.batch;
+    },
+    gateway: async (r: number) => {
+      const users = batchUsers('g', r);
+      const batch = await gatewayBatch(gw, users);
+      await Promise.all(users.map((u) => stopServer(gw, u)));
+      return batch;
+    },
+  };
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const side of (r % 2 ? ['gateway', 'by hand'] : ['by hand', 'gateway']) as (keyof typeof sides)[]) {
+      await sleep(3000);
+      rounds[side].push(await sides[side](r));
+      process.stderr.write(`round ${r + 1}: ${N} at once ${side}: done\n`);
+    }
+  }
+  const merge = (bs: Batch[]): Batch => ({ each: bs.flatMap((b) => b.each), allMs: median(bs.map((b) => b.allMs)) });
+  const spawnResult = { useraddMs, single, batches: { 'by hand': merge(rounds['by hand']), gateway: merge(rounds.gateway) }, rounds };
 
   let browser;
   if (!opt['skip-browser']) {

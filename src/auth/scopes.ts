@@ -55,7 +55,9 @@ export type Filter = { kind: 'user' | 'server' | 'group'; value: string };
 /** base scope → 'all' (unfiltered) or the filters under which it holds. */
 export type ScopeSet = Map<string, 'all' | Filter[]>;
 
-export class ScopeError extends Error {}
+export class ScopeError extends Error {
+  override name = 'ScopeError';
+}
 
 export function isKnownScope(scope: string): boolean {
   const [base, filter] = splitFilter(scope);

@@ -50,7 +50,7 @@ function derive(config: Config, configFile: string): GatewayConfig {
   const problems: string[] = [];
   const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(config.listen)!;
   const listenHost = m[1], listenPort = Number(m[2]);
-  if (listenPort > 65535) problems.push(`listen: port ${listenPort} is above 65535`);
+  if (listenPort > 65535) throw new ConfigError([`${configFile} listen: port ${listenPort} is above 65535`]);
   const baseDir = configFile === DEFAULT_CONFIG_FILE ? process.cwd() : path.dirname(configFile);
   const dataDir = path.resolve(baseDir, config.data_dir);
   const envsDir = path.resolve(baseDir, config.envs_dir ?? (process.getuid?.() === 0 ? '/opt/kicloud/envs' : path.join(dataDir, 'envs')));

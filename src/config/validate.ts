@@ -54,7 +54,7 @@ function describe(e: ErrorObject, root: unknown, src: Source): string {
       ? `${e.message}${describedAs(e)}` : e.message ?? e.keyword;
     message = `${expected}, got ${JSON.stringify(got)}`;
   }
-  return `${where(segments, src)} ${pathString(segments)}: ${message}`;
+  return `${where(segments, src, e.keyword === 'additionalProperties')} ${pathString(segments)}: ${message}`;
 }
 
 function describedAs(e: ErrorObject): string {
@@ -77,26 +77,26 @@ function valueAt(root: unknown, segments: string[]): unknown {
   return v;
 }
 
-function where(segments: string[], src: Source): string {
+function where(segments: string[], src: Source, atKey: boolean): string {
   const envVar = src.envKeys && Object.entries(src.envKeys).find(([, key]) => key === segments[0])?.[0];
   if (envVar) return `env ${envVar}`;
   if (!src.doc || !src.lines) return src.file;
-  const node = nodeAt(src.doc, segments);
+  const node = nodeAt(src.doc, segments, atKey);
   const offset = node?.range?.[0];
   if (offset === undefined) return src.file;
   const { line, col } = src.lines.linePos(offset);
   return `${src.file}:${line}:${col}`;
 }
 
-// The deepest YAML node on the path; for a key (unknown or wrong), the key node itself.
-function nodeAt(doc: Document, segments: string[]): Node | undefined {
+// The deepest YAML node on the path: the value, or the key itself for an unknown key or a collection.
+function nodeAt(doc: Document, segments: string[], atKey: boolean): Node | undefined {
   let node: unknown = doc.contents;
   for (const seg of segments) {
     if (isMap(node)) {
       const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === seg);
       if (!pair) return node as Node;
       node = pair.value ?? pair.key;
-      if (seg === segments[segments.length - 1] && !isScalar(node)) return pair.key as Node;
+      if (seg === segments[segments.length - 1] && (atKey || !isScalar(node))) return pair.key as Node;
     } else if (node && typeof node === 'object' && 'items' in node) {
       const item = (node as { items: unknown[] }).items[Number(seg)];
       if (!item) return node as Node;

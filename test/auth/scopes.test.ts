@@ -1,6 +1,6 @@
 /** JupyterHub 3 scopes: hierarchy, filters, unknown scopes, subset checks (a token never exceeds its owner). */
 import t from 'tap';
-import { expandScopes, hasScope, isSubset, listScopes, ScopeError } from '../../src/auth/scopes.ts';
+import { expandScopes, hasScope, isSubset, listScopes } from '../../src/auth/scopes.ts';
 import { ownerScopes } from '../../src/auth/authenticator.ts';
 
 t.test('hierarchy', async (t) => {
@@ -28,9 +28,9 @@ t.test('filters', async (t) => {
 });
 
 t.test('unknown scopes and filters are errors', async (t) => {
-  t.throws(() => expandScopes(['read:everything']), ScopeError);
-  t.throws(() => expandScopes(['servers!planet=mars']), ScopeError);
-  t.throws(() => expandScopes(['servers!user']), ScopeError);
+  t.throws(() => expandScopes(['read:everything']), { name: 'ScopeError', message: 'unknown scope "read:everything"' });
+  t.throws(() => expandScopes(['servers!planet=mars']), { name: 'ScopeError' });
+  t.throws(() => expandScopes(['servers!user']), { name: 'ScopeError' });
   t.doesNotThrow(() => expandScopes(['read:hub', 'read:metrics', 'list:groups', 'delete:groups', 'read:roles:users', 'admin-ui', 'proxy', 'shutdown']));
 });
 

@@ -35,7 +35,7 @@ t.test('wrong types and values: all reported, with paths and lines', async (t) =
   t.equal(p.length, 6, p.join('\n'));
   t.match(p.join('\n'), /k\.yaml:1:9 listen: must match pattern/);
   t.match(p.join('\n'), /k\.yaml:2:12 log_level: expected one of "fatal" \| "error" \| "warn" \| "info" \| "debug" \| "trace", got "loud"/);
-  t.match(p.join('\n'), /k\.yaml:3:16 cull\.timeout: expected number, got "fast"/);
+  t.match(p.join('\n'), /k\.yaml:3:17 cull\.timeout: expected number, got "fast"/);
   t.match(p.join('\n'), /profiles\[0\]\.name: must match pattern/);
   t.match(p.join('\n'), /profiles\[0\]\.command: must NOT have fewer than 1 items/);
   t.match(p.join('\n'), /profiles\[0\]\.start_timeout: must be >= 0, got -1/);
