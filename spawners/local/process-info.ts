@@ -14,19 +14,20 @@ export async function processStartTime(pid: number): Promise<number | null> {
   }
 }
 
-/** uid of the socket listening on 127.0.0.1:port or [::1]:port (or a wildcard address), or null. */
+/** uid of the socket listening on 127.0.0.1:port or [::1]:port (or a wildcard address), or null. One indexOf
+ *  per file finds the LISTEN line (remote address all zeros, state 0A), so the cost stays small on hosts with
+ *  many thousands of sockets. */
 export async function listenerUid(port: number): Promise<number | null> {
   const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
-  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+  for (const [file, remote] of [['/proc/net/tcp', '00000000:0000'], ['/proc/net/tcp6', '00000000000000000000000000000000:0000']]) {
     let text: string;
-    try { text = await readFile(file, 'utf8'); } catch { continue; }
-    for (const line of text.split('\n').slice(1)) {
-      const f = line.trim().split(/\s+/);
-      if (f.length < 8 || f[3] !== '0A') continue;                 // 0A = LISTEN
-      const [addr, p] = f[1].split(':');
-      if (p !== hexPort) continue;
-      if (!isLoopbackOrAny(addr)) continue;
-      return Number(f[7]);
+    try { text = await readFile(file, 'latin1'); } catch { continue; }
+    const needle = `:${hexPort} ${remote} 0A `;
+    for (let at = text.indexOf(needle); at >= 0; at = text.indexOf(needle, at + 1)) {
+      const lineStart = text.lastIndexOf('\n', at) + 1;
+      const lineEnd = text.indexOf('\n', at);
+      const f = text.slice(lineStart, lineEnd < 0 ? undefined : lineEnd).trim().split(/\s+/);
+      if (isLoopbackOrAny(f[1].split(':')[0])) return Number(f[7]);
     }
   }
   return null;

@@ -15,6 +15,8 @@ import { singleUserEnv } from './env.ts';
 import { SpawnProgress } from './progress.ts';
 import { waitUntilReady } from './readiness.ts';
 
+const LISTENER_RECHECK_MS = 2000;
+
 interface Run { progress: SpawnProgress; abort: AbortController; done: Promise<void>; profile: string; logTail?: string }
 
 export interface StartOutcome { ready: boolean; run: Run }
@@ -169,8 +171,17 @@ export class Orchestrator {
   }
 
   #addRoute(key: ServerKey, handle: ServerHandle, token: string, spawner: Spawner): void {
-    this.#routes.add(key, serverPrefix(key.user, key.server), handle.url, token,
-      async () => (await spawner.listenerOwner(handle)) === 'server');
+    // Checked on every new backend connection (HTTP keep-alive or WebSocket). While the server process lives it
+    // holds its port, so within LISTENER_RECHECK_MS of a full check a cheap liveness poll suffices; a burst of
+    // WebSocket connects then costs one socket-table scan, not one each.
+    let verifiedAt = 0;
+    this.#routes.add(key, serverPrefix(key.user, key.server), handle.url, token, async () => {
+      const now = Date.now();
+      if (now - verifiedAt < LISTENER_RECHECK_MS && (await spawner.poll(handle)).running) return true;
+      const ok = (await spawner.listenerOwner(handle)) === 'server';
+      verifiedAt = ok ? now : 0;
+      return ok;
+    });
   }
 
   /** Stops a server (or cancels its spawn). Resolves when it is stopped. */
