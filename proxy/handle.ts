@@ -156,9 +156,9 @@ const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt
 /** JupyterHub's JSON error shape for API callers, a small page for browsers. */
 export function sendError(req: IncomingMessage, res: ServerResponse, status: number, message: string, location?: string, extra?: Record<string, unknown>): void {
   if (res.headersSent) return void res.destroy();
+  if (location) return void res.writeHead(status, { location, 'cache-control': 'no-store' }).end();
   const wantsHtml = (req.headers.accept ?? '').includes('text/html') && !(req.url ?? '').includes('/api/');
   const headers: Record<string, string> = { 'cache-control': 'no-store' };
-  if (location) headers.location = location;
   let body: string;
   if (wantsHtml) {
     headers['content-type'] = 'text/html; charset=utf-8';
