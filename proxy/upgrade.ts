@@ -17,7 +17,7 @@ export interface UpgradeHooks {
 
 export function pipeUpgrade(route: Route, req: IncomingMessage, client: Duplex, head: Buffer, headers: string[], hooks: UpgradeHooks): void {
   const url = new URL(route.url);
-  const backend: Socket = connect({ host: url.hostname, port: Number(url.port), noDelay: true, timeout: hooks.connectTimeoutMs });
+  const backend: Socket = connect({ host: url.hostname, port: Number(url.port), timeout: hooks.connectTimeoutMs });
   let relaying = false;
   const fail = (err: Error & { code?: string }) => {
     backend.destroy();
@@ -47,31 +47,26 @@ function relay(client: Duplex, backend: Socket, hooks: UpgradeHooks): void {
   const fromClient = new FrameScanner();
   const fromBackend = new FrameScanner();
   let handshakeDone = false, isWebSocket = false, pendingHead = '';
-  (client as Socket).setNoDelay?.(true);
 
+  // pipe() moves the bytes with backpressure; these listeners only look at frame headers.
   client.on('data', (chunk: Buffer) => {
     if (isWebSocket && fromClient.scan(chunk)) hooks.onActivity();
-    if (!backend.write(chunk)) client.pause();
   });
-  backend.on('drain', () => client.resume());
-
   backend.on('data', (chunk: Buffer) => {
     if (!handshakeDone) {
       // The backend's answer to the handshake: only a 101 turns the rest into WebSocket frames.
       const text = pendingHead + chunk.toString('latin1');
       const end = text.indexOf('\r\n\r\n');
-      if (end < 0) { pendingHead = text.slice(-16 * 1024); }
-      else {
-        handshakeDone = true;
-        isWebSocket = / 101 /.test(text.slice(0, text.indexOf('\r\n')));
-        const bodyStart = end + 4 - pendingHead.length;
-        if (isWebSocket && bodyStart < chunk.length && fromBackend.scan(chunk.subarray(bodyStart))) hooks.onActivity();
-        if (isWebSocket) hooks.onActivity();
-      }
+      if (end < 0) { pendingHead = text.slice(-16 * 1024); return; }
+      handshakeDone = true;
+      isWebSocket = / 101 /.test(text.slice(0, text.indexOf('\r\n')));
+      if (isWebSocket) hooks.onActivity();
+      const bodyStart = end + 4 - pendingHead.length;
+      if (isWebSocket && bodyStart < chunk.length) fromBackend.scan(chunk.subarray(bodyStart));
     } else if (isWebSocket && fromBackend.scan(chunk)) hooks.onActivity();
-    if (!client.write(chunk)) backend.pause();
   });
-  client.on('drain', () => backend.resume());
+  client.pipe(backend);
+  backend.pipe(client);
 
   let closed = false;
   const close = () => {
@@ -83,6 +78,4 @@ function relay(client: Duplex, backend: Socket, hooks: UpgradeHooks): void {
   };
   client.once('close', close);
   backend.once('close', close);
-  client.once('end', () => backend.end());
-  backend.once('end', () => client.end());
 }

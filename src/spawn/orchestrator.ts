@@ -172,12 +172,13 @@ export class Orchestrator {
 
   #addRoute(key: ServerKey, handle: ServerHandle, token: string, spawner: Spawner): void {
     // Checked on every new backend connection (HTTP keep-alive or WebSocket). While the server process lives it
-    // holds its port, so within LISTENER_RECHECK_MS of a full check a cheap liveness poll suffices; a burst of
-    // WebSocket connects then costs one socket-table scan, not one each.
+    // holds its port, and its exit removes the route at once (children: the exit event; adopted servers: a 1 s
+    // poll), so a full socket-table scan at most every LISTENER_RECHECK_MS suffices: a burst of WebSocket
+    // connects then costs one scan, not one each.
     let verifiedAt = 0;
     this.#routes.add(key, serverPrefix(key.user, key.server), handle.url, token, async () => {
       const now = Date.now();
-      if (now - verifiedAt < LISTENER_RECHECK_MS && (await spawner.poll(handle)).running) return true;
+      if (now - verifiedAt < LISTENER_RECHECK_MS) return true;
       const ok = (await spawner.listenerOwner(handle)) === 'server';
       verifiedAt = ok ? now : 0;
       return ok;
@@ -219,6 +220,8 @@ export class Orchestrator {
   }
 
   async #exited(key: ServerKey, reason: string): Promise<void> {
+    if (this.#stopping.has(routeId(key)) || this.isSpawning(key)) return;
+    this.#routes.remove(key);                            // first, before any await: no request may follow it
     const rec = await this.#store.servers.get(key);
     if (!rec || rec.state !== 'running') return;
     if (!(await this.#store.servers.transition(key, ['running'], 'stopped', { url: null, handle: {}, started: null }))) return;
