@@ -176,12 +176,14 @@ export class Orchestrator {
     // poll), so a full socket-table scan at most every LISTENER_RECHECK_MS suffices: a burst of WebSocket
     // connects then costs one scan, not one each.
     let verifiedAt = 0;
-    this.#routes.add(key, serverPrefix(key.user, key.server), handle.url, token, async () => {
-      const now = Date.now();
-      if (now - verifiedAt < LISTENER_RECHECK_MS) return true;
-      const ok = (await spawner.listenerOwner(handle)) === 'server';
-      verifiedAt = ok ? now : 0;
-      return ok;
+    let inFlight: Promise<boolean> | null = null;          // concurrent connects share one scan
+    this.#routes.add(key, serverPrefix(key.user, key.server), handle.url, token, () => {
+      if (Date.now() - verifiedAt < LISTENER_RECHECK_MS) return Promise.resolve(true);
+      inFlight ??= spawner.listenerOwner(handle).then((owner) => {
+        verifiedAt = owner === 'server' ? Date.now() : 0;
+        return owner === 'server';
+      }).finally(() => { inFlight = null; });
+      return inFlight;
     });
   }
 
