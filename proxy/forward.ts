@@ -32,6 +32,8 @@ class RelayHandler implements Dispatcher.DispatchHandler {
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.#controller = controller;
+    // The client may have gone while the request waited for a connection.
+    if (this.#res.destroyed) return controller.abort(Object.assign(new Error('client went away'), { code: 'UND_ERR_ABORTED' }));
     this.#res.once('close', () => {
       if (!this.#res.writableFinished && !controller.aborted) {
         controller.abort(Object.assign(new Error('client went away'), { code: 'UND_ERR_ABORTED' }));
@@ -45,6 +47,7 @@ class RelayHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.#res.destroyed) return controller.abort(Object.assign(new Error('client went away'), { code: 'UND_ERR_ABORTED' }));
     if (!this.#res.write(chunk)) {
       controller.pause();
       this.#res.once('drain', this.#drain);

@@ -80,9 +80,8 @@ export function createProxy(deps: ProxyDeps) {
 
   function proceed(req: IncomingMessage, res: ServerResponse, user: string, rest: string, principal: Principal): void {
     const t = target(req, user, rest, principal);
-    if (!deps.canAccess(principal, t.key)) {
-      return sendError(req, res, 403, `${principal.name} may not access ${describe(t.key)}`);
-    }
+    const denied = accessDenied(principal, t.key, deps);
+    if (denied) return sendError(req, res, 403, denied);
     if (principal.via === 'cookie' && !isSafeMethod(req.method) && isCrossSite(req.headers, deps.publicOrigin)) {
       return sendError(req, res, 403, 'cross-site request refused: its Origin is not this gateway');
     }
@@ -111,7 +110,6 @@ export function createProxy(deps: ProxyDeps) {
   }
 
   function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    socket.on('error', () => socket.destroy());
     const parsed = resolve(req, (status, message) => rejectUpgrade(socket, status, message));
     if (!parsed) return;
     // Any upgrade from a page of another origin is refused, whatever its credentials (cross-site WebSocket hijacking).
@@ -122,7 +120,8 @@ export function createProxy(deps: ProxyDeps) {
       if (!principal) return rejectUpgrade(socket, 401, 'authentication required');
       const t = target(req, parsed.user, parsed.rest, principal);
       t.isNavigation = false;
-      if (!deps.canAccess(principal, t.key)) return rejectUpgrade(socket, 403, `${principal.name} may not access ${describe(t.key)}`);
+      const denied = accessDenied(principal, t.key, deps);
+      if (denied) return rejectUpgrade(socket, 403, denied);
       const route = deps.routes.get(`${t.key.user}/${t.key.server}`);
       if (!route) return deps.onNoRouteUpgrade(req, socket, t);
       deps.touch(route.id);
@@ -147,6 +146,17 @@ export function createProxy(deps: ProxyDeps) {
   }
 
   return { handleRequest, handleUpgrade };
+}
+
+/** Why `principal` may not use the server, or null. A browser session reaches only its own servers: pages a
+ *  user's server serves share the gateway's origin, so an admin's session there would act for the admin
+ *  (JupyterHub's admin_access is off by default for the same reason). Others need access:servers on a token. */
+function accessDenied(principal: Principal, key: ServerKey, deps: Pick<ProxyDeps, 'canAccess'>): string | null {
+  if (!deps.canAccess(principal, key)) return `${principal.name} may not access ${describe(key)}`;
+  if (principal.via === 'cookie' && principal.name !== key.user) {
+    return `${principal.name} may not open ${describe(key)} in a browser session; use an API token with access:servers`;
+  }
+  return null;
 }
 
 const describe = (k: ServerKey) => (k.server ? `server ${k.user}/${k.server}` : `${k.user}'s server`);
@@ -176,6 +186,7 @@ export function sendError(req: IncomingMessage, res: ServerResponse, status: num
 export function rejectUpgrade(socket: Duplex, status: number, message: string, extra?: Record<string, unknown>): void {
   if (!socket.writable) return void socket.destroy();
   const body = JSON.stringify({ status, message, ...extra });
+  socket.once('finish', () => socket.destroy());   // the server side is half-open: do not wait for the client
   socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nConnection: close\r\nContent-Type: application/json\r\n` +
     `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
 }

@@ -5,8 +5,9 @@
 import type { IncomingMessage } from 'node:http';
 import { SESSION_COOKIE } from '../src/auth/session.ts';
 
+// `expect` too: Node has already answered 100-continue, and undici refuses to send it.
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'proxy-authenticate',
-  'te', 'trailer', 'transfer-encoding', 'upgrade', 'http2-settings']);
+  'te', 'trailer', 'transfer-encoding', 'upgrade', 'http2-settings', 'expect']);
 
 export interface ForwardContext { authorization: string; proto: string; publicHost: string }
 
@@ -50,8 +51,12 @@ export function clientResponseHeaders(raw: Buffer[] | string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i].toString('latin1');
-    if (HOP_BY_HOP.has(name.toLowerCase())) continue;
-    out.push(name, raw[i + 1].toString('latin1'));
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower)) continue;
+    const value = raw[i + 1].toString('latin1');
+    // A user's server must not set or overwrite the gateway's session cookie (same origin).
+    if (lower === 'set-cookie' && value.trimStart().startsWith(`${SESSION_COOKIE}=`)) continue;
+    out.push(name, value);
   }
   return out;
 }

@@ -49,5 +49,8 @@ export interface Spawner {
   logTail(handle: ServerHandle | ServerKey, bytes?: number): Promise<string>;
   /** Push of exits so a dead server is seen at once, not at the next poll. Returns an unsubscribe function. */
   onStopped(fn: (key: ServerKey, status: ServerStatus) => void): () => void;
+  /** The user was deleted and their servers stopped: remove what this backend keeps for them (account, home,
+   *  volumes), so a user later created with the same name starts from nothing. */
+  removeUser(user: string): Promise<void>;
   close(): Promise<void>;
 }

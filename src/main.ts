@@ -47,8 +47,8 @@ export async function serve(config: GatewayConfig, opts: ServeOptions = {}) {
   const spawners = await buildSpawners({ config, log, privateDir: data.private });
   const hubHost = config.listenHost === '0.0.0.0' || config.listenHost === '::' ? '127.0.0.1' : config.listenHost;
   const hubApiUrl = `http://${hubHost.includes(':') ? `[${hubHost}]` : hubHost}:${config.listenPort}/hub/api`;
-  const orchestrator = new Orchestrator({ config, store, spawners, routes, log, metrics, hubApiUrl });
-  const activity = new ActivityTracker(store);
+  const orchestrator = new Orchestrator({ config, store, spawners, routes, log, metrics, hubApiUrl, forgetToken: (id) => auth.forgetToken(id) });
+  const activity = new ActivityTracker(store, (err) => log.error({ err }, 'writing activity failed; will retry'));
 
   const recovered = await orchestrator.recover();
   if (recovered.adopted || recovered.lost) log.info(recovered, 'servers recovered from the store');

@@ -2,7 +2,7 @@
  *  NAME runs as `PREFIX+NAME` (no password, no login shell) with a 0700 home. Not root: everything runs as the
  *  gateway's own user, homes under DATA/homes. */
 import { execFile } from 'node:child_process';
-import { chmod, chown, mkdir } from 'node:fs/promises';
+import { chmod, chown, mkdir, rename } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -10,6 +10,8 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 // Absolute: the gateway's PATH may lack /usr/sbin (systemd units, `su` without -l).
 const USERADD = '/usr/sbin/useradd';
+const USERDEL = '/usr/sbin/userdel';
+const PKILL = '/usr/bin/pkill';
 
 export interface Account { name: string; uid: number; gid: number; home: string }
 
@@ -63,6 +65,34 @@ export class Accounts {
     await chown(entry.home, entry.uid, entry.gid);
     await chmod(entry.home, 0o700);
     return entry;
+  }
+
+  /** A deleted user: end their processes, move their home into an archive folder only root can enter (beside
+   *  the homes, so the move stays on one filesystem: the files remain recoverable by an admin but unreachable for
+   *  whoever gets that uid next) and delete the account. The same name created later gets a new account and an
+   *  empty home. Not root: the home moves into `privateArchive` (inside DATA/private). */
+  async remove(user: string, privateArchive: string): Promise<void> {
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    const archiveHome = async (home: string, archive: string, label: string) => {
+      await mkdir(archive, { recursive: true, mode: 0o700 });
+      await chmod(archive, 0o700);
+      try {
+        await rename(home, path.join(archive, `${label}-${stamp}`));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`cannot archive ${home}: ${(err as Error).message}`);
+      }
+    };
+    if (!this.isolated) return archiveHome(path.join(this.#fallbackHomes, user), privateArchive, user);
+    const name = this.accountName(user);
+    const entry = lookupPasswd(name);
+    if (!entry) return;
+    await run(PKILL, ['-KILL', '-u', name]).catch(() => { /* no processes left */ });
+    await archiveHome(entry.home, path.join(path.dirname(entry.home), '.kicloud-deleted'), name);
+    try {
+      await run(USERDEL, [name]);
+    } catch (err) {
+      throw new Error(`cannot delete account ${name}: ${(err as { stderr?: string }).stderr?.trim() || (err as Error).message}`);
+    }
   }
 }
 

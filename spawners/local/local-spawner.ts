@@ -3,7 +3,7 @@
  *  an upgrade never kills a week-long computation; adopt() finds them again by pid + start time. */
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { mkdir, open, stat } from 'node:fs/promises';
+import { mkdir, open, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SpawnError } from '../../src/errors.ts';
@@ -57,8 +57,8 @@ export class LocalSpawner implements Spawner {
         LANG: 'C.UTF-8', ...req.env, JUPYTERHUB_SERVICE_URL: `http://127.0.0.1:${port}${req.baseUrl}`,
       };
       for (const [k, v] of Object.entries(req.profile.env)) env[k] = fill(v);
-      await mkdir(this.#logDir, { recursive: true, mode: 0o700 });
-      const log = path.join(this.#logDir, `${req.key.user}--${req.key.server || '_default'}.log`);
+      const log = this.#logFile(req.key);
+      await mkdir(path.dirname(log), { recursive: true, mode: 0o700 });
       const fd = openSync(log, 'w', 0o600);
       let child;
       try {
@@ -74,10 +74,10 @@ export class LocalSpawner implements Spawner {
         child.once('error', (err) => reject(new SpawnError(`cannot run ${argv[0]}: ${err.message}`)));
       });
       child.unref();
+      this.#watch(id, { pid });
+      child.once('exit', (code, signal) => this.#exited(req.key, pid, code, signal));
       const startTime = await processStartTime(pid);
       const state: LocalState = { pid, startTime: startTime ?? 0, port, uid: account.uid, account: account.name, home: account.home, log };
-      child.once('exit', (code, signal) => this.#exited(req.key, pid, code, signal));
-      this.#watched.set(id, { pid });
       events.push({ message: `process ${pid} started, listening on port ${port}` });
       return { key: req.key, url: `http://127.0.0.1:${port}`, state: state as unknown as Record<string, unknown> };
     } finally {
@@ -121,8 +121,18 @@ export class LocalSpawner implements Spawner {
       if (!(await this.poll(stored)).running) this.#exited(stored.key, s.pid, null, null);
     }, 1000);
     timer.unref();
-    this.#watched.set(id, { pid: s.pid, timer });
+    this.#watch(id, { pid: s.pid, timer });
     return stored;
+  }
+
+  #watch(id: string, w: { pid: number; timer?: NodeJS.Timeout }): void {
+    clearInterval(this.#watched.get(id)?.timer);
+    this.#watched.set(id, w);
+  }
+
+  // One folder per user: no user name / server name pair can collide with another's file.
+  #logFile(k: ServerKey): string {
+    return path.join(this.#logDir, k.user, `${k.server || '_default'}.log`);
   }
 
   async listenerOwner(handle: ServerHandle): Promise<'server' | 'none' | 'other'> {
@@ -132,8 +142,7 @@ export class LocalSpawner implements Spawner {
   }
 
   async logTail(h: ServerHandle | ServerKey, bytes = 4000): Promise<string> {
-    const file = 'state' in h ? (h.state as unknown as LocalState).log
-      : path.join(this.#logDir, `${h.user}--${h.server || '_default'}.log`);
+    const file = 'state' in h ? (h.state as unknown as LocalState).log : this.#logFile(h);
     try {
       const size = (await stat(file)).size;
       const fh = await open(file, 'r');
@@ -148,6 +157,11 @@ export class LocalSpawner implements Spawner {
     } catch {
       return '';
     }
+  }
+
+  async removeUser(user: string): Promise<void> {
+    await this.#accounts.remove(user, path.join(this.#ctx.privateDir, 'deleted'));
+    await rm(path.join(this.#logDir, user), { recursive: true, force: true });
   }
 
   onStopped(fn: (key: ServerKey, status: ServerStatus) => void): () => void {

@@ -23,14 +23,16 @@ export interface Principal {
 export const can = (p: Principal, scope: string, target?: Target) =>
   hasScope(p.scopes, scope, target) && hasScope(p.ownerScopes, scope, target);
 
-const TOKEN_CACHE_MS = 10_000;     // bounds how long another replica's revocation takes to be seen
+// Bounds how long a revocation made elsewhere (another replica, the CLI on the store) takes to be seen here;
+// revocations through this process clear the caches at once.
+const CACHE_MS = 10_000;
 const CACHE_LIMIT = 50_000;
 
 export class Authenticator {
   readonly #store: Store;
   readonly #sessions: SessionCodec;
   readonly #serviceToken: Buffer | null;
-  readonly #byCookie = new Map<string, { principal: Principal; expMs: number }>();
+  readonly #byCookie = new Map<string, { principal: Principal; expMs: number; cachedAt: number }>();
   readonly #byTokenHash = new Map<string, { principal: Principal; expMs: number; cachedAt: number }>();
 
   constructor(store: Store, sessions: SessionCodec, serviceToken?: string) {
@@ -44,11 +46,11 @@ export class Authenticator {
     const token = tokenFromHeader(headers.authorization);
     if (token) {
       const hit = this.#byTokenHash.get(hashToken(token));
-      return hit && hit.expMs > now && now - hit.cachedAt < TOKEN_CACHE_MS ? hit.principal : undefined;
+      return hit && hit.expMs > now && now - hit.cachedAt < CACHE_MS ? hit.principal : undefined;
     }
     const cookie = readCookie(headers.cookie, SESSION_COOKIE);
     const hit = cookie ? this.#byCookie.get(cookie) : undefined;
-    return hit && hit.expMs > now ? hit.principal : undefined;
+    return hit && hit.expMs > now && now - hit.cachedAt < CACHE_MS ? hit.principal : undefined;
   }
 
   /** The principal behind a request, or null. A request with a token is judged by the token alone. */
@@ -70,7 +72,7 @@ export class Authenticator {
     if (!user) return null;
     const owner = ownerScopes(user);
     const principal: Principal = { kind: 'user', name: user.name, admin: user.admin, via: 'cookie', sessionId: claims.sid, scopes: owner, ownerScopes: owner };
-    this.#remember(this.#byCookie, cookie, { principal, expMs: claims.expMs });
+    this.#remember(this.#byCookie, cookie, { principal, expMs: claims.expMs, cachedAt: Date.now() });
     return principal;
   }
 
@@ -94,7 +96,7 @@ export class Authenticator {
       scopes: expandScopes(token.scopes, user), ownerScopes: ownerScopes(user),
     };
     this.#remember(this.#byTokenHash, hash, { principal, expMs, cachedAt: now });
-    void this.#store.tokens.touch(token.id, new Date(now).toISOString());
+    this.#store.tokens.touch(token.id, new Date(now).toISOString()).catch(() => { /* last_activity is best effort */ });
     return principal;
   }
 

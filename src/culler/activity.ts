@@ -10,11 +10,11 @@ export class ActivityTracker {
   readonly #clock: NodeJS.Timeout;
   readonly #flusher: NodeJS.Timeout;
 
-  constructor(store: Store, flushEveryMs = 5000) {
+  constructor(store: Store, onError: (err: unknown) => void, flushEveryMs = 5000) {
     this.#store = store;
     // A 1 s clock is precise enough for culling measured in minutes, and costs nothing per request.
     this.#clock = setInterval(() => { this.#now = Date.now(); }, 1000).unref();
-    this.#flusher = setInterval(() => void this.flush(), flushEveryMs).unref();
+    this.#flusher = setInterval(() => this.flush().catch((err) => onError(err)), flushEveryMs).unref();
   }
 
   touch = (routeId: string): void => {
@@ -36,7 +36,13 @@ export class ActivityTracker {
       this.#latest.set(id, at);
     }
     this.#pending.clear();
-    await this.#store.activity.record(batch);
+    try {
+      await this.#store.activity.record(batch);
+    } catch (err) {
+      // Keep the batch for the next flush unless newer activity arrived meanwhile.
+      for (const a of batch) { const id = `${a.user}/${a.server}`; if (!this.#pending.has(id)) this.#pending.set(id, a.at); }
+      throw err;
+    }
   }
 
   forget(key: ServerKey): void { this.#latest.delete(`${key.user}/${key.server}`); }

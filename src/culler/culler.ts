@@ -24,7 +24,7 @@ export class Culler {
   start(): void {
     const { timeout, max_age, every } = this.#d.config.cull;
     if (!timeout && !max_age) return;
-    this.#timer = setInterval(() => void this.runOnce(), every * 1000);
+    this.#timer = setInterval(() => this.runOnce().catch((err) => this.#d.log.error({ err }, 'culler pass failed')), every * 1000);
     this.#timer.unref();
   }
 

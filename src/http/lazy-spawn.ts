@@ -4,6 +4,7 @@
  *  tab polls api/ forever, and if that restarted servers, none would stay culled. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { can } from '../auth/authenticator.ts';
 import { GatewayError } from '../errors.ts';
 import { rejectUpgrade, sendError, type Target } from '../../proxy/handle.ts';
 import type { HubContext } from './context.ts';
@@ -22,7 +23,7 @@ export function lazySpawnHandlers(ctx: HubContext) {
   }
 
   function onNoRoute(req: IncomingMessage, res: ServerResponse, t: Target): void {
-    if (!t.isNavigation || t.principal.name !== t.key.user || t.principal.kind !== 'user') {
+    if (!t.isNavigation || t.principal.name !== t.key.user || t.principal.kind !== 'user' || !can(t.principal, 'servers', t.key)) {
       const { message, extra } = notRunning(t);
       return sendError(req, res, 424, message, undefined, extra);
     }

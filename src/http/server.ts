@@ -42,6 +42,8 @@ export async function buildHttpServer(ctx: HubContext) {
     else hubHandler(req, res);
   });
   server.on('upgrade', (req, socket, head) => {
+    // Node removes its own error listener before 'upgrade': without this a reset by the client kills the process.
+    socket.on('error', () => socket.destroy());
     if (req.url!.startsWith(USER_PREFIX)) proxy.handleUpgrade(req, socket, head);
     else rejectUpgrade(socket, 404, 'no WebSocket endpoint here');
   });
@@ -53,6 +55,18 @@ export async function buildHttpServer(ctx: HubContext) {
     trustProxy: false,
   });
   await app.register(import('@fastify/formbody'));
+  // Bodies other than forms are JSON whatever their Content-Type says (or lacks), and an empty body is {}:
+  // JupyterHub reads them so, and clients (jupyterhub-idle-culler's DELETE with {"remove": true}) rely on it.
+  app.removeContentTypeParser(['application/json', 'text/plain']);
+  app.addContentTypeParser(['application/json', '*'], { parseAs: 'string' }, (_req, body, done) => {
+    const text = String(body);
+    if (!text.trim()) return done(null, {});
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done(new GatewayError('BAD_JSON', 400, 'the request body is not valid JSON'), undefined);
+    }
+  });
   app.decorateRequest('principal', null);
 
   app.addHook('onRequest', async (req) => {

@@ -34,7 +34,11 @@ export class Orchestrator {
   readonly #named = new Set<string>();               // "user/server" of every named server, for path routing
   #pendingCount = 0;
 
-  constructor(o: { config: GatewayConfig; store: Store; spawners: Map<string, Spawner>; routes: RouteTable; log: Logger; metrics: Metrics; hubApiUrl: string }) {
+  readonly #forgetToken: (id: string) => void;
+
+  constructor(o: { config: GatewayConfig; store: Store; spawners: Map<string, Spawner>; routes: RouteTable; log: Logger; metrics: Metrics;
+    hubApiUrl: string; forgetToken?: (id: string) => void }) {
+    this.#forgetToken = o.forgetToken ?? (() => {});
     this.#config = o.config;
     this.#store = o.store;
     this.#spawners = o.spawners;
@@ -42,7 +46,11 @@ export class Orchestrator {
     this.#log = o.log;
     this.#metrics = o.metrics;
     this.#hubApiUrl = o.hubApiUrl;
-    for (const sp of this.#spawners.values()) sp.onStopped((key, status) => void this.#exited(key, status.running ? '' : status.reason));
+    for (const sp of this.#spawners.values()) {
+      sp.onStopped((key, status) => {
+        this.#exited(key, status.running ? '' : status.reason).catch((err) => this.#log.error({ err, ...key }, 'recording an exit failed'));
+      });
+    }
   }
 
   profiles(): readonly Profile[] { return this.#config.profiles; }
@@ -79,10 +87,13 @@ export class Orchestrator {
     this.#runs.delete(routeId(key));
   }
 
-  forgetUser(user: string): void {
+  /** After a user's deletion (servers already stopped): forget them here and in every backend, so a user
+   *  re-created with the same name inherits nothing, not even files. */
+  async forgetUser(user: string): Promise<void> {
     for (const id of [...this.#named, ...this.#runs.keys()]) {
       if (id.startsWith(`${user}/`)) { this.#named.delete(id); this.#runs.delete(id); }
     }
+    for (const sp of this.#spawners.values()) await sp.removeUser(user);
   }
 
   /** Starts a server, or joins the spawn already in flight. Waits up to `waitMs` for readiness. */
@@ -205,8 +216,7 @@ export class Orchestrator {
     if (!(await this.#store.servers.transition(key, ['running', 'pending'], 'stopping'))) return;
     this.#routes.remove(key);
     this.#metrics.running.set(this.#routes.size);
-    const profile = this.profile(rec.profile);
-    const spawner = profile ? this.#spawners.get(profile.spawner) : this.#spawners.values().next().value;
+    const spawner = this.#spawnerForRecord(rec);
     if (spawner && rec.url) await spawner.stop(storedHandle(rec)).catch((err) => this.#log.error({ err, ...key }, 'stop failed'));
     await this.#revokeServerToken(rec.token);
     await this.#store.servers.transition(key, ['stopping'], 'stopped', { url: null, handle: {}, started: null });
@@ -233,14 +243,19 @@ export class Orchestrator {
     this.#log.warn({ user: key.user, server: key.server, reason }, 'server exited on its own');
   }
 
+  /** The record's profile's spawner; if that profile left the config, the first backend (the only one today),
+   *  so its process is still adopted or stopped rather than orphaned. */
   #spawnerForRecord(rec: ServerRecord): Spawner | undefined {
     const profile = this.profile(rec.profile);
-    return profile ? this.#spawners.get(profile.spawner) : undefined;
+    return (profile && this.#spawners.get(profile.spawner)) ?? this.#spawners.values().next().value;
   }
 
   async #revokeServerToken(secret: string): Promise<void> {
     const t = await this.#store.tokens.findByHash(hashToken(secret));
-    if (t) await this.#store.tokens.revoke(t.id);
+    if (t) {
+      await this.#store.tokens.revoke(t.id);
+      this.#forgetToken(t.id);
+    }
   }
 
   /** At start-up, before listening: adopt every server the store says is running; a dead one is marked stopped. */

@@ -35,7 +35,9 @@ t.test('users: list, paging, state filter', async (t) => {
   t.same(all.body.map((u: { name: string }) => u.name), ['admin', 'alice', 'bob', 'carol']);
   const page = await gw.api('GET', '/hub/api/users?offset=1&limit=2', { headers: { accept: 'application/jupyterhub-pagination+json' } });
   t.same(page.body.items.map((u: { name: string }) => u.name), ['alice', 'bob']);
-  t.match(page.body._pagination, { offset: 1, limit: 2, total: 4, next: { offset: 3, limit: 2 } });
+  t.match(page.body._pagination, { offset: 1, limit: 2, total: 4, next: { offset: 3, limit: 2, url: `${gw.url}/hub/api/users?offset=3&limit=2` } });
+  const info = await gw.api('GET', '/hub/api/info');
+  t.match(info.body, { version: /^3\./, spawner: { class: /local/ } });
   await gw.api('POST', '/hub/api/users/bob/server', { body: { profile: 'echo' } });
   await gw.waitReady('bob');
   const ready = await gw.api('GET', '/hub/api/users?state=ready');
@@ -62,6 +64,10 @@ t.test('create, patch, delete users', async (t) => {
 });
 
 t.test('start and stop status codes', async (t) => {
+  const empty = await gw.api('POST', '/hub/api/users/carol/server', { raw: '', headers: { 'content-type': 'application/json' } });
+  t.ok([201, 202].includes(empty.status), `an empty JSON body starts with the defaults: ${empty.status}`);
+  await gw.waitReady('carol');
+  t.equal((await gw.api('DELETE', '/hub/api/users/carol/server')).status, 204);
   const slow = await gw.api('POST', '/hub/api/users/carol/server', { body: { profile: 'slow' } });
   t.equal(slow.status, 202, 'not ready within slow_spawn_timeout → 202');
   t.equal((await gw.api('POST', '/hub/api/users/carol/server')).status, 202, 'POST while pending → 202');
@@ -93,7 +99,8 @@ t.test('named servers: created through the API, routed by JupyterHub\'s rule, li
   t.equal(third.status, 400, 'limit 2');
   t.match(third.body.message, /limit is 2/);
   t.equal((await gw.api('POST', '/hub/api/users/alice/servers/Bad', { token })).status, 400);
-  t.equal((await gw.api('DELETE', '/hub/api/users/alice/servers/two', { body: { remove: true }, token })).status, 204);
+  const noType = await fetch(`${gw.url}/hub/api/users/alice/servers/two`, { method: 'DELETE', body: '{"remove": true}', headers: { authorization: `token ${token}`, 'content-type': '' } });
+  t.equal(noType.status, 204, 'a JSON body without Content-Type is read as JSON (as JupyterHub does)');
   t.equal((await gw.api('DELETE', '/hub/api/users/alice/servers/two', { token })).status, 404, 'removed');
   const gone = await gw.raw('GET', '/user/alice/two/x', { authorization: `token ${token}` });
   t.equal(JSON.parse(gone.body).url, '/user/alice/two/x', 'after removal the path belongs to the default server again');

@@ -68,6 +68,21 @@ t.test('bodies stream both ways', async (t) => {
   t.equal(redirect.headers.get('location'), '/user/alice/elsewhere');
 });
 
+t.test('a user server cannot set the gateway\'s cookie; Expect: 100-continue uploads pass', async (t) => {
+  const r = await gw.raw('GET', '/user/alice/set-cookie', { authorization: `token ${token}` });
+  t.same(r.headers['set-cookie'], ['theme=dark; Path=/user/alice/'], 'kicloud-session dropped, other cookies kept');
+  const up = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: gw.port, method: 'PUT', path: '/user/alice/upload',
+      headers: { authorization: `token ${token}`, expect: '100-continue', 'content-length': '5' } }, (res) => {
+      let b = ''; res.on('data', (c) => { b += c; }); res.on('end', () => resolve({ status: res.statusCode!, body: b }));
+    });
+    req.on('continue', () => req.end('hello'));
+    req.on('error', reject);
+  });
+  t.equal(up.status, 200, 'upload with Expect: 100-continue');
+  t.equal(JSON.parse(up.body).size, 5);
+});
+
 t.test('WebSocket frames both ways through a TCP pipe', async (t) => {
   const ws = new WebSocket(`ws://127.0.0.1:${gw.port}/user/alice/ws`, { headers: { authorization: `token ${token}` } });
   await new Promise((resolve, reject) => { ws.on('open', resolve); ws.on('error', reject); });

@@ -197,6 +197,51 @@ t.test('oversized headers, malformed JSON, bad names, open redirects', async (t)
   t.match(await wrong.text(), /Invalid user name or password/);
 });
 
+t.test('an admin\'s browser session does not open users\' servers; an admin token does', async (t) => {
+  const adminCookie = await gw.login('admin', 'admin-password-1');
+  const page = await raw('GET', '/user/alice/api/status', { cookie: adminCookie });
+  t.equal(page.status, 403);
+  t.match(page.body, /use an API token with access:servers/);
+  const ws = new WebSocket(`ws://127.0.0.1:${gw.port}/user/alice/api/events/subscribe`, { headers: { cookie: adminCookie, origin: gw.url } });
+  t.equal(await new Promise((resolve) => { ws.on('unexpected-response', (_q, res) => resolve(res.statusCode)); ws.on('open', () => resolve(101)); }), 403, 'nor its WebSockets');
+  ws.terminate();
+  const adminToken = await gw.tokenFor('admin');
+  t.equal((await raw('GET', '/user/alice/api/status', { authorization: `token ${adminToken}` })).status, 200, 'access:servers on a token');
+});
+
+t.test('a token cannot change its owner\'s password or mint a wider token', async (t) => {
+  const narrow = await gw.tokenFor('alice', ['read:users!user=alice']);
+  const r = await gw.api('PATCH', '/hub/api/users/alice', { body: { password: 'taken-over-1' }, token: narrow });
+  t.equal(r.status, 403, 'not with a narrow token');
+  t.equal((await gw.api('PATCH', '/hub/api/users/alice', { body: { password: 'taken-over-1' }, token: aliceToken })).status, 403, 'nor with a full one');
+  t.equal((await gw.api('PATCH', '/hub/api/users/alice', { body: {}, token: bobToken })).status, 403, 'bob cannot read alice through PATCH');
+  const own = await raw('PATCH', '/hub/api/users/alice', { cookie: aliceCookie, origin: gw.url, 'content-type': 'application/json' }, JSON.stringify({ password: 'alice-password-1' }));
+  t.equal(own.status, 200, 'alice in her own browser session can');
+  const tokensOnly = await gw.tokenFor('alice', ['tokens!user=alice']);
+  const wider = await gw.api('POST', '/hub/api/users/alice/tokens', { body: {}, token: tokensOnly });
+  t.equal(wider.status, 403, 'a tokens-only token cannot mint an inherit token');
+  t.match(wider.body.message, /does not hold/);
+  t.equal((await gw.api('POST', '/hub/api/users/alice/tokens', { body: { scopes: ['tokens!user=alice'] }, token: tokensOnly })).status, 201, 'but can mint its equal');
+  const noServers = await gw.tokenFor('bob', ['access:servers!user=bob']);
+  const lazy = await raw('GET', '/user/bob/lab', { authorization: `token ${noServers}`, accept: 'text/html', 'sec-fetch-dest': 'document' });
+  t.equal(lazy.status, 424, 'a page load with a token lacking "servers" does not spawn');
+});
+
+t.test('an upgrade request reset by its client does not take the gateway down', async (t) => {
+  for (const p of ['/hub/nothing', '/user/alice/api/events/subscribe', '/user/nobody-x/']) {
+    await new Promise<void>((resolve) => {
+      const s = connect(gw.port, '127.0.0.1', () => {
+        s.write(`GET ${p} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`);
+        s.resetAndDestroy();
+        resolve();
+      });
+      s.on('error', () => resolve());
+    });
+  }
+  await sleep(200);
+  t.equal((await raw('GET', '/hub/health')).status, 200, 'still up');
+});
+
 t.test('login rate limiting', async (t) => {
   let last = 0;
   for (let i = 0; i < 12; i++) {

@@ -2,7 +2,7 @@
  *  alice's notebook cannot read bob's home, the gateway's store and secrets, or bob's server token; and a
  *  listener another account binds on a server's port never receives that server's token (READINGS #11.7). */
 import t from 'tap';
-import { chownSync, writeFileSync, readFileSync } from 'node:fs';
+import { chownSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -59,6 +59,25 @@ print(json.dumps({k: probe(v) for k, v in ${JSON.stringify(targets)}.items()}))`
     const result = JSON.parse(out.stdout);
     t.same(result, { bobFile: 'DENIED', bobHome: 'DENIED', store: 'DENIED', cookieSecret: 'DENIED', bobLog: 'DENIED', bobEnviron: 'DENIED' },
       'every probe refused by the operating system');
+  });
+
+  t.test('a deleted user\'s account and home go; the same name later starts from nothing', async (t) => {
+    await gw.addUser('erin');
+    await gw.api('POST', '/hub/api/users/erin/server', { body: { profile: 'jupyterlab' } });
+    await gw.waitReady('erin');
+    const home = path.join(gw.tmp, 'homes', gw.account('erin'));
+    writeFileSync(path.join(home, 'private.txt'), 'erin only');
+    t.equal((await gw.api('DELETE', '/hub/api/users/erin')).status, 204);
+    t.notOk(readFileSync('/etc/passwd', 'utf8').includes(`${gw.account('erin')}:`), 'account deleted');
+    t.notOk(existsSync(home), 'home moved away');
+    const archived = readdirSync(path.join(gw.tmp, 'homes', '.kicloud-deleted'));
+    t.equal(archived.length, 1, `archived for an admin: ${archived}`);
+    t.equal(statSync(path.join(gw.tmp, 'homes', '.kicloud-deleted')).mode & 0o777, 0o700, 'in a folder only root enters');
+    await gw.addUser('erin');
+    await gw.api('POST', '/hub/api/users/erin/server', { body: { profile: 'jupyterlab' } });
+    await gw.waitReady('erin');
+    t.notOk(existsSync(path.join(home, 'private.txt')), 'the new erin starts with an empty home');
+    await gw.api('DELETE', '/hub/api/users/erin/server');
   });
 
   t.test('a listener owned by another account on the server\'s port never gets the token', async (t) => {

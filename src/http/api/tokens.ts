@@ -36,6 +36,8 @@ export async function tokensApi(app: FastifyInstance, ctx: HubContext): Promise<
     }
     const excess = isSubset(wanted, ownerScopes(owner));
     if (excess) throw forbidden(`${name} does not hold "${excess}", so a token of theirs cannot either`);
+    const beyondCaller = isSubset(wanted, req.principal!.scopes);
+    if (beyondCaller) throw forbidden(`the credential making this request does not hold "${beyondCaller}", so it cannot grant it`);
     const { secret, token } = mintToken(name, scopes as string[], {
       note: (body.note as string | undefined) ?? `Requested via API by ${req.principal!.name}`,
       expiresInS: (body.expires_in as number | null | undefined) ?? null,

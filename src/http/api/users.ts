@@ -18,6 +18,15 @@ export async function usersApi(app: FastifyInstance, ctx: HubContext): Promise<v
 
   app.get('/hub/api/', async () => ({ version: JUPYTERHUB_API_VERSION, kicloud_version: ctx.version }));
 
+  app.get('/hub/api/info', async (req) => {
+    requireScope(req, 'read:hub');
+    return {
+      version: JUPYTERHUB_API_VERSION, kicloud_version: ctx.version, python: null, sys_executable: null,
+      authenticator: { class: 'kicloud.BuiltinAuthenticator', version: ctx.version },
+      spawner: { class: `kicloud.${[...new Set(ctx.config.profiles.map((pr) => pr.spawner))].join('+')}`, version: ctx.version },
+    };
+  });
+
   app.get('/hub/api/user', async (req) => {
     const p = principalOf(req);
     const scopes = listScopes(p.scopes);
@@ -47,7 +56,9 @@ export async function usersApi(app: FastifyInstance, ctx: HubContext): Promise<v
     const items = users.slice(offset, offset + limit).map((u) => userModel(u, byUser.get(u.name) ?? [], p, ctx.orchestrator, latest));
     if ((req.headers.accept ?? '').includes('application/jupyterhub-pagination+json')) {
       reply.type('application/json');
-      const next = offset + limit < total ? { offset: offset + limit, limit, url: `/hub/api/users?offset=${offset + limit}&limit=${limit}${q.state ? `&state=${q.state}` : ''}` } : null;
+      // Absolute, as JupyterHub answers: jupyterhub-idle-culler requests this URL as it is.
+      const nextUrl = new URL(`/hub/api/users?offset=${offset + limit}&limit=${limit}${q.state ? `&state=${q.state}` : ''}`, ctx.config.publicUrl).href;
+      const next = offset + limit < total ? { offset: offset + limit, limit, url: nextUrl } : null;
       return { items, _pagination: { offset, limit, total, next } };
     }
     return items;
@@ -90,8 +101,11 @@ export async function usersApi(app: FastifyInstance, ctx: HubContext): Promise<v
     const { name } = req.params as { name: string };
     const body = (req.body ?? {}) as { admin?: unknown; password?: unknown; name?: unknown };
     if (body.name !== undefined && body.name !== name) throw badRequest('renaming users is not supported: their account and home are named after them');
-    if (body.admin !== undefined || body.name !== undefined) requireScope(req, 'admin:users');
-    if (body.password !== undefined && principalOf(req).name !== name) requireScope(req, 'admin:users');
+    const p = principalOf(req);
+    // A password changes only by an admin, or by the user in their own browser session: a token (even the
+    // user's, even a server's) must not be able to take over the account.
+    const ownPasswordOnly = body.password !== undefined && body.admin === undefined && body.name === undefined && p.via === 'cookie' && p.name === name;
+    if (!ownPasswordOnly) requireScope(req, 'admin:users');
     await findUser(ctx, name);
     if (body.admin !== undefined && typeof body.admin !== 'boolean') throw badRequest('admin must be true or false');
     const passwordHash = body.password === undefined ? undefined : await hashPassword(checkPassword(body.password));
@@ -109,7 +123,7 @@ export async function usersApi(app: FastifyInstance, ctx: HubContext): Promise<v
     for (const s of await ctx.store.servers.list({ user: name })) await ctx.orchestrator.stop({ user: name, server: s.server }, 'user deleted');
     await ctx.store.users.remove(name);
     ctx.auth.forgetUser(name);
-    ctx.orchestrator.forgetUser(name);
+    await ctx.orchestrator.forgetUser(name);
     reply.code(204);
   });
 
