@@ -70,6 +70,9 @@ export async function buildHttpServer(ctx: HubContext) {
   app.decorateRequest('principal', null);
 
   app.addHook('onRequest', async (req) => {
+    // A body without a Content-Type is JSON, as JupyterHub reads it (fastify would answer 415).
+    const hasBody = (req.headers['content-length'] ?? '0') !== '0' || req.headers['transfer-encoding'] !== undefined;
+    if (!req.headers['content-type'] && hasBody) req.headers['content-type'] = 'application/json';
     req.principal = await ctx.auth.authenticate(req.headers);
     // Cookie-authenticated changes must come from our own pages (login CSRF included).
     if (!isSafeMethod(req.method) && (req.principal?.via === 'cookie' || req.url.startsWith('/hub/login')) && isCrossSite(req.headers, publicOrigin)) {

@@ -203,6 +203,7 @@ t.test('an admin\'s browser session does not open users\' servers; an admin toke
   t.equal(page.status, 403);
   t.match(page.body, /use an API token with access:servers/);
   const ws = new WebSocket(`ws://127.0.0.1:${gw.port}/user/alice/api/events/subscribe`, { headers: { cookie: adminCookie, origin: gw.url } });
+  ws.on('error', () => {});
   t.equal(await new Promise((resolve) => { ws.on('unexpected-response', (_q, res) => resolve(res.statusCode)); ws.on('open', () => resolve(101)); }), 403, 'nor its WebSockets');
   ws.terminate();
   const adminToken = await gw.tokenFor('admin');
