@@ -36,7 +36,9 @@ export async function waitUntilReady(spawner: Spawner, handle: ServerHandle, o: 
     }
     if (!announced) { announced = true; o.onWaiting?.(); }
     await sleep(Math.min(delay, Math.max(0, deadline - Date.now())));
-    delay = Math.min(delay * 1.5, 250);
+    // Capped low: every ms between the server listening and us noticing is a ms the user waits. A poll before
+    // the server listens costs one socket-table read and a refused connect.
+    delay = Math.min(delay * 1.5, 50);
   }
   throw new SpawnTimeout(`the server did not answer ${o.readyPath} within ${Math.round(o.timeoutMs / 1000)} s (${lastError})`,
     { logTail: await spawner.logTail(handle) });
