@@ -27,6 +27,7 @@ export class LocalSpawner implements Spawner {
   readonly #listeners = new Set<(key: ServerKey, status: ServerStatus) => void>();
   readonly #watched = new Map<string, { pid: number; timer?: NodeJS.Timeout }>();
   readonly #launching = new Map<string, ProgressEvent[]>();
+  readonly #exitReasons = new Map<number, string>();   // pid → how our child ended, for messages ("exited with code 3")
 
   constructor(ctx: SpawnerContext) {
     this.#ctx = ctx;
@@ -93,7 +94,7 @@ export class LocalSpawner implements Spawner {
   async poll(handle: ServerHandle): Promise<ServerStatus> {
     const s = handle.state as unknown as LocalState;
     const start = await processStartTime(s.pid);
-    if (start === null) return { running: false, reason: `process ${s.pid} is gone` };
+    if (start === null) return { running: false, reason: this.#exitReasons.get(s.pid) ?? `process ${s.pid} is gone` };
     if (s.startTime && start !== s.startTime) return { running: false, reason: `pid ${s.pid} now belongs to another process` };
     return { running: true };
   }
@@ -171,11 +172,13 @@ export class LocalSpawner implements Spawner {
 
   #exited(key: ServerKey, pid: number, code: number | null, signal: NodeJS.Signals | null): void {
     const id = keyString(key);
+    const reason = signal ? `process ${pid} killed by ${signal}` : code === null ? `process ${pid} is gone` : `process ${pid} exited with code ${code}`;
+    this.#exitReasons.set(pid, reason);
+    if (this.#exitReasons.size > 1000) this.#exitReasons.delete(this.#exitReasons.keys().next().value!);
     const w = this.#watched.get(id);
     if (!w || w.pid !== pid) return;
     clearInterval(w.timer);
     this.#watched.delete(id);
-    const reason = signal ? `process ${pid} killed by ${signal}` : `process ${pid} exited with code ${code}`;
     for (const fn of this.#listeners) fn(key, { running: false, exitCode: code, reason });
   }
 

@@ -106,6 +106,18 @@ t.test('named servers: created through the API, routed by JupyterHub\'s rule, li
   t.equal(JSON.parse(gone.body).url, '/user/alice/two/x', 'after removal the path belongs to the default server again');
 });
 
+t.test('more starts at once than concurrent_spawn_limit → 429 with Retry-After', async (t) => {
+  const limited = await Gateway.start({ config: { spawn: { concurrent_spawn_limit: 1, slow_spawn_timeout: 0.1 }, profiles: [echo('slow', { command: ['/bin/sh', '-c', 'sleep 3', '{port}'], start_timeout: 5 })] } });
+  t.teardown(() => limited.cleanup());
+  await limited.addUser('u1');
+  await limited.addUser('u2');
+  t.equal((await limited.api('POST', '/hub/api/users/u1/server')).status, 202);
+  const second = await limited.api('POST', '/hub/api/users/u2/server');
+  t.equal(second.status, 429);
+  t.ok(Number(second.headers.get('retry-after')) > 0, 'Retry-After');
+  t.match(second.body.message, /too many servers are starting at once/);
+});
+
 t.test('activity endpoint and last_activity', async (t) => {
   const token = await gw.tokenFor('bob', ['users:activity!user=bob']);
   const at = new Date(Date.now() - 1000).toISOString();

@@ -98,3 +98,23 @@ t.test('unauthenticated page load → login page, next kept; after login, back t
   t.pass('returned to /user/alice/tree');
   await context.close();
 });
+
+t.test('a failed spawn shows the reason, the log tail and a retry button', async (t) => {
+  const broken = await Gateway.start({
+    config: { profiles: [{ name: 'broken', display_name: 'Broken', command: ['/bin/sh', '-c', 'echo "boom: missing module" >&2; exit 3', '{port}'], start_timeout: 10 }] },
+  });
+  t.teardown(() => broken.cleanup());
+  await broken.addUser('carol');
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${broken.url}/hub/login`);
+  await page.fill('#username', 'carol');
+  await page.fill('#password', 'carol-password-1');
+  await page.click('#login_submit');
+  await page.waitForSelector('#retry:not([hidden])', { timeout: 30_000 });
+  t.match(await page.textContent('#title'), /could not start/);
+  t.match(await page.textContent('#msg'), /Spawn failed: the server exited before it was ready \(process \d+ (exited with code 3|is gone)\)/);
+  t.match(await page.textContent('#tail'), /boom: missing module/, 'the log tail');
+  t.match(page.url(), /\/user\/carol\/$/, 'still at the URL asked for');
+  await context.close();
+});
