@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { can } from '../auth/authenticator.ts';
 import { GatewayError } from '../errors.ts';
+import { redactUrl } from '../log.ts';
 import { createProxy, rejectUpgrade } from '../../proxy/handle.ts';
 import { isCrossSite, isSafeMethod } from '../../proxy/origin.ts';
 import type { HubContext } from './context.ts';
@@ -86,7 +87,7 @@ export async function buildHttpServer(ctx: HubContext) {
   app.setErrorHandler((err: FastifyError | GatewayError, req, reply) => {
     const status = err instanceof GatewayError ? err.status : err.statusCode && err.statusCode < 500 ? err.statusCode : 500;
     const message = err instanceof GatewayError || status < 500 ? err.message : 'internal error; the gateway log has the details';
-    if (status >= 500) ctx.log.error({ err, url: req.url }, 'request failed');
+    if (status >= 500) ctx.log.error({ err, reqId: req.id, method: req.method, url: redactUrl(req.url) }, 'request failed');
     if (err instanceof GatewayError && err.code === 'TOO_MANY_SPAWNS') reply.header('retry-after', '10');
     const wantsHtml = !req.url.startsWith('/hub/api') && (req.headers.accept ?? '').includes('text/html');
     if (wantsHtml) {

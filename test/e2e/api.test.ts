@@ -130,3 +130,19 @@ t.test('activity endpoint and last_activity', async (t) => {
   const u = await gw.api('GET', '/hub/api/users/bob');
   t.ok(Date.parse(u.body.servers[''].last_activity) >= Date.parse(at));
 });
+
+t.test('behind https (public_url): Secure cookies, Origin compared with the public origin', async (t) => {
+  const tls = await Gateway.start({ config: { public_url: 'https://hub.example.org' }, env: {} });
+  t.teardown(() => tls.cleanup());
+  await tls.addUser('dora');
+  const login = (origin: string) => fetch(`${tls.url}/hub/login`, {
+    method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', origin },
+    body: 'username=dora&password=dora-password-1',
+  });
+  const ok = await login('https://hub.example.org');
+  t.equal(ok.status, 302);
+  t.match(ok.headers.get('set-cookie'), /kicloud-session=[^;]+; Max-Age=\d+; Path=\/; HttpOnly; SameSite=Lax; Secure/);
+  t.equal((await login(tls.url)).status, 403, 'the listen address is not the public origin');
+  const next = await tls.api('GET', '/hub/api/users?limit=1', { headers: { accept: 'application/jupyterhub-pagination+json' } });
+  t.match(next.body._pagination.next.url, /^https:\/\/hub\.example\.org\/hub\/api\/users\?offset=1&limit=1$/, 'paging URLs on the public origin');
+});
