@@ -80,7 +80,7 @@ export async function buildHttpServer(ctx: HubContext) {
       throw new GatewayError('CROSS_SITE', 403, 'cross-site request refused: its Origin is not this gateway');
     }
   });
-  app.addHook('onResponse', async (req, reply) => {
+  app.addHook('onResponse', async (_req, reply) => {
     ctx.metrics.hubRequests.labels(`${Math.floor(reply.statusCode / 100)}xx`).observe(reply.elapsedTime / 1000);
   });
 

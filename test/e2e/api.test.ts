@@ -82,6 +82,25 @@ t.test('start and stop status codes', async (t) => {
   t.equal((await gw.api('POST', '/hub/api/users/ghost/server')).status, 404);
 });
 
+t.test('/hub/spawn and lazy spawn with several profiles: the profile form, then a start', async (t) => {
+  const cookie = await gw.login('carol');
+  const page = await gw.raw('GET', '/user/carol/tree', { cookie, accept: 'text/html', 'sec-fetch-dest': 'document' });
+  t.equal(page.status, 200);
+  t.match(page.body, /name="profile" value="echo"/, 'a page load offers the profiles in place');
+  t.match(page.body, /action="\/hub\/spawn\/carol\?next=%2Fuser%2Fcarol%2Ftree"/);
+  const form = await gw.raw('GET', '/hub/spawn', { cookie });
+  t.match(form.body, /value="slow"/, '/hub/spawn shows the same form');
+  const evil = await gw.raw('POST', '/hub/spawn/carol', { cookie, origin: 'http://evil.example', 'content-type': 'application/x-www-form-urlencoded' }, 'profile=echo');
+  t.equal(evil.status, 403, 'cross-site form post refused');
+  t.equal((await gw.raw('GET', '/hub/spawn/alice', { cookie })).status, 403, 'not for another user');
+  const post = await gw.raw('POST', '/hub/spawn/carol?next=%2Fuser%2Fcarol%2Ftree', { cookie, origin: gw.url, 'content-type': 'application/x-www-form-urlencoded' }, 'profile=echo');
+  t.equal(post.status, 302);
+  t.equal(post.headers.location, '/user/carol/tree', 'back to the page first asked for');
+  await gw.waitReady('carol');
+  t.equal((await gw.api('GET', '/hub/api/users/carol')).body.servers[''].profile, 'echo');
+  await gw.api('DELETE', '/hub/api/users/carol/server');
+});
+
 t.test('named servers: created through the API, routed by JupyterHub\'s rule, limited, removable', async (t) => {
   const token = await gw.tokenFor('alice');
   t.equal((await gw.api('POST', '/hub/api/users/alice/server', { body: { profile: 'echo' }, token })).status, 201);

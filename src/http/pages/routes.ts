@@ -119,7 +119,7 @@ ${rows ? `<h2>Named servers</h2><ul>${rows}</ul>` : ''}</div>`, {
       const action = `/hub/spawn/${key.user}${key.server ? `/${key.server}` : ''}${next ? `?next=${encodeURIComponent(next)}` : ''}`;
       return reply.type('text/html').send(profileForm({ user: p.name, forUser: key.user, action, profiles: ctx.orchestrator.profiles() }));
     }
-    return startAndShow(req, reply, key, undefined, next);
+    return startAndShow(reply, key, undefined, next);
   };
   const spawnPost = async (req: Req, reply: Reply) => {
     const p = requireUser(req, reply);
@@ -128,9 +128,9 @@ ${rows ? `<h2>Named servers</h2><ul>${rows}</ul>` : ''}</div>`, {
     requireScope(req, 'servers', { user: key.user, server: key.server });
     const profile = (req.body as { profile?: unknown } | undefined)?.profile;
     if (profile !== undefined && typeof profile !== 'string') throw badRequest('profile must be a profile name');
-    return startAndShow(req, reply, key, profile, safeNext((req.query as { next?: string }).next));
+    return startAndShow(reply, key, profile, safeNext((req.query as { next?: string }).next));
   };
-  const startAndShow = async (req: Req, reply: Reply, key: { user: string; server: string }, profile: string | undefined, next: string | undefined) => {
+  const startAndShow = async (reply: Reply, key: { user: string; server: string }, profile: string | undefined, next: string | undefined) => {
     if (key.server) await ctx.orchestrator.ensureNamed(key);
     if (!ctx.routes.get(`${key.user}/${key.server}`)) await ctx.orchestrator.start(key, { profile });
     return reply.redirect(next ?? serverPrefix(key.user, key.server), 302);
