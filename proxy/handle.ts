@@ -7,7 +7,7 @@ import type { Principal } from '../src/auth/authenticator.ts';
 import type { Logger } from '../src/log.ts';
 import { redactUrl } from '../src/log.ts';
 import type { Metrics } from '../src/http/metrics.ts';
-import { firstSegment, parseUserPath } from '../src/routes/paths.ts';
+import { describeServer as describe, firstSegment, parseUserPath } from '../src/routes/paths.ts';
 import type { RouteTable } from '../src/routes/route-table.ts';
 import type { ServerKey } from '../src/store/store.ts';
 import { classify } from './error-status.ts';
@@ -159,7 +159,6 @@ function accessDenied(principal: Principal, key: ServerKey, deps: Pick<ProxyDeps
   return null;
 }
 
-const describe = (k: ServerKey) => (k.server ? `server ${k.user}/${k.server}` : `${k.user}'s server`);
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 

@@ -9,15 +9,15 @@ import { GatewayError } from '../errors.ts';
 import { rejectUpgrade, sendError, type Target } from '../../proxy/handle.ts';
 import type { HubContext } from './context.ts';
 import { pendingPage, profileForm } from './pages/spawn.ts';
+import { describeServer, progressPath } from '../routes/paths.ts';
 
 const spawnUrl = (t: Target) => `/hub/spawn/${t.key.user}${t.key.server ? `/${t.key.server}` : ''}`;
-const describe = (t: Target) => (t.key.server ? `server ${t.key.user}/${t.key.server}` : `${t.key.user}'s server`);
 
 export function lazySpawnHandlers(ctx: HubContext) {
   function notRunning(t: Target) {
     const starting = ctx.orchestrator.isSpawning(t.key);
     return {
-      message: `${describe(t)} is ${starting ? 'starting' : 'not running'}; load ${spawnUrl(t)} or a page of it in a browser to start it`,
+      message: `${describeServer(t.key)} is ${starting ? 'starting' : 'not running'}; load ${spawnUrl(t)} or a page of it in a browser to start it`,
       extra: { spawn_url: spawnUrl(t), pending: starting ? 'spawn' : null },
     };
   }
@@ -28,7 +28,7 @@ export function lazySpawnHandlers(ctx: HubContext) {
       return sendError(req, res, 424, message, undefined, extra);
     }
     const html = (body: string, status = 200) => void res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(body);
-    const progressUrl = `/hub/api/users/${t.key.user}/${t.key.server ? `servers/${t.key.server}/` : 'server/'}progress`;
+    const progressUrl = progressPath(t.key);
     const showPending = () => html(pendingPage({ user: t.principal.name, forUser: t.key.user, progressUrl, then: req.url! }));
     if (ctx.orchestrator.isSpawning(t.key)) return showPending();
     if (ctx.orchestrator.profiles().length > 1) {

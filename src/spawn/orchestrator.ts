@@ -6,7 +6,7 @@ import type { ServerHandle, Spawner } from '../../spawners/spawner.ts';
 import type { GatewayConfig } from '../config/load.ts';
 import { badRequest, GatewayError, SpawnError, TooManySpawns } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { serverPrefix } from '../routes/paths.ts';
+import { describeServer as describe, serverPrefix } from '../routes/paths.ts';
 import { routeId, type RouteTable } from '../routes/route-table.ts';
 import type { ServerKey, ServerRecord, Store } from '../store/store.ts';
 import { hashToken, mintToken } from '../auth/tokens.ts';
@@ -290,7 +290,6 @@ export class Orchestrator {
   }
 }
 
-const describe = (k: ServerKey) => (k.server ? `server ${k.user}/${k.server}` : `${k.user}'s server`);
 const fillPath = (p: string, prefix: string) => p.replace('{base_url}', prefix);
 const handleState = (h: ServerHandle) => h.state;
 const storedHandle = (rec: ServerRecord): ServerHandle => ({ key: { user: rec.user, server: rec.server }, url: rec.url ?? '', state: rec.handle });

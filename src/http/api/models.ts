@@ -4,7 +4,7 @@ import type { Principal } from '../../auth/authenticator.ts';
 import { can } from '../../auth/authenticator.ts';
 import type { ServerRecord, Token, User } from '../../store/store.ts';
 import type { Orchestrator } from '../../spawn/orchestrator.ts';
-import { serverPrefix } from '../../routes/paths.ts';
+import { progressPath, serverPrefix } from '../../routes/paths.ts';
 
 export function serverModel(rec: ServerRecord, o: Orchestrator, lastActivityMs: number, withState = false) {
   const key = { user: rec.user, server: rec.server };
@@ -20,7 +20,7 @@ export function serverModel(rec: ServerRecord, o: Orchestrator, lastActivityMs: 
     stopped: rec.state === 'stopped',
     url: prefix,
     user_options: rec.userOptions,
-    progress_url: `/hub/api/users/${rec.user}/${rec.server ? `servers/${rec.server}/` : 'server/'}progress`,
+    progress_url: progressPath(rec),
     started: rec.started,
     last_activity: last ? new Date(last).toISOString() : null,
     profile: rec.profile,

@@ -4,7 +4,7 @@
  *  stopping → 400; DELETE → 204 when stopped, 202 while the stop is under way. */
 import type { FastifyInstance } from 'fastify';
 import { badRequest, GatewayError, notFound } from '../../errors.ts';
-import { SERVER_NAME } from '../../routes/paths.ts';
+import { SERVER_NAME, serverPrefix } from '../../routes/paths.ts';
 import type { ServerKey } from '../../store/store.ts';
 import type { HubContext, Reply, Req } from '../context.ts';
 import { findUser, requireScope } from './guard.ts';
@@ -57,7 +57,7 @@ export async function serversApi(app: FastifyInstance, ctx: HubContext): Promise
     const key = await keyOf(req);
     const run = ctx.orchestrator.run(key);
     const route = ctx.routes.get(`${key.user}/${key.server}`);
-    const prefix = `/user/${key.user}/${key.server ? `${key.server}/` : ''}`;
+    const prefix = serverPrefix(key.user, key.server);
     if (!run && !route) throw badRequest(`${key.server ? `server ${key.user}/${key.server}` : `${key.user}'s server`} is not running and has no spawn to follow`);
     reply.hijack();
     const raw = reply.raw;

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { verifyPassword } from '../../auth/password.ts';
 import { SESSION_COOKIE } from '../../auth/session.ts';
 import { badRequest, GatewayError } from '../../errors.ts';
-import { SERVER_NAME, serverPrefix, USER_NAME } from '../../routes/paths.ts';
+import { progressPath, SERVER_NAME, serverPrefix, USER_NAME } from '../../routes/paths.ts';
 import type { HubContext, Reply, Req } from '../context.ts';
 import { esc, page } from './layout.ts';
 import { loginPage } from './login.ts';
@@ -150,7 +150,7 @@ ${rows ? `<h2>Named servers</h2><ul>${rows}</ul>` : ''}</div>`, {
     const prefix = serverPrefix(key.user, key.server);
     if (ctx.routes.get(`${key.user}/${key.server}`)) return reply.redirect(prefix, 302);
     if (!ctx.orchestrator.run(key)) throw new GatewayError('NOT_RUNNING', 400, `${key.user}'s server is not starting; open ${prefix} to start it`);
-    const progressUrl = `/hub/api/users/${key.user}/${key.server ? `servers/${key.server}/` : 'server/'}progress`;
+    const progressUrl = progressPath(key);
     reply.type('text/html').send(pendingPage({ user: p.name, forUser: key.user, progressUrl, then: prefix }));
   }
 
