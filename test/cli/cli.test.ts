@@ -11,7 +11,8 @@ t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 const config = path.join(dir, 'k.yaml');
 writeFileSync(config, `data_dir: ${dir}/data\nprofiles:\n  - name: lab\n    display_name: Lab\n    command: [x, "{port}"]\n`);
 const kicloud = (args: string[], input?: string) => {
-  const r = spawnSync(path.join(ROOT, 'bin/kicloud'), args, { input, encoding: 'utf8', env: { PATH: '/usr/bin:/bin' } });
+  // PATH as an operator's shell has it, with the Node this project runs on first (bin/kicloud prefers .tools/).
+  const r = spawnSync(path.join(ROOT, 'bin/kicloud'), args, { input, encoding: 'utf8', env: { PATH: `${path.dirname(process.execPath)}:/usr/bin:/bin` } });
   return { code: r.status, out: r.stdout, err: r.stderr };
 };
 
@@ -25,6 +26,18 @@ t.test('--help everywhere', async (t) => {
   t.equal(bad.code, 2);
   t.match(bad.err, /unknown command "launch"/);
   t.equal(kicloud(['serve', '--bogus']).code, 2);
+});
+
+t.test('an old Node on PATH gets a clear message, not a stack trace', async (t) => {
+  const old = '/usr/bin/node';
+  const { existsSync } = await import('node:fs');
+  if (!existsSync(path.join(ROOT, '.tools/node24')) && existsSync(old) && spawnSync(old, ['-v'], { encoding: 'utf8' }).stdout.startsWith('v20')) {
+    const r = spawnSync(path.join(ROOT, 'bin/kicloud'), ['--help'], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' } });
+    t.equal(r.status, 1);
+    t.match(r.stderr, /needs Node >= 22\.19, found v20/);
+  } else {
+    t.pass('bin/kicloud uses .tools/node24 here, so the PATH\'s Node is not consulted');
+  }
 });
 
 t.test('users and tokens', async (t) => {
