@@ -6,6 +6,7 @@ import type { Duplex } from 'node:stream';
 import type { Principal } from '../src/auth/authenticator.ts';
 import type { Logger } from '../src/log.ts';
 import { redactUrl } from '../src/log.ts';
+import { esc } from '../src/http/pages/layout.ts';
 import type { Metrics } from '../src/http/metrics.ts';
 import { describeServer as describe, firstSegment, parseUserPath } from '../src/routes/paths.ts';
 import type { RouteTable } from '../src/routes/route-table.ts';
@@ -57,11 +58,12 @@ export function createProxy(deps: ProxyDeps) {
     return parsed;
   }
 
-  function target(req: IncomingMessage, user: string, rest: string, principal: Principal): Target {
+  function target(user: string, rest: string, principal: Principal): Target {
     const seg = firstSegment(rest);
     const server = seg && deps.isNamedServer(user, seg) ? seg : '';
     const restAfter = server ? rest.slice(server.length + 1) : rest;
-    return { principal, key: { user, server }, rest: restAfter, isNavigation: isNavigation(req, restAfter) };
+    // isNavigation matters only when there is no route: computed there, not on every proxied request.
+    return { principal, key: { user, server }, rest: restAfter, isNavigation: false };
   }
 
   function handleRequest(req: IncomingMessage, res: ServerResponse): void {
@@ -79,14 +81,17 @@ export function createProxy(deps: ProxyDeps) {
   }
 
   function proceed(req: IncomingMessage, res: ServerResponse, user: string, rest: string, principal: Principal): void {
-    const t = target(req, user, rest, principal);
+    const t = target(user, rest, principal);
     const denied = accessDenied(principal, t.key, deps);
     if (denied) return sendError(req, res, 403, denied);
     if (principal.via === 'cookie' && !isSafeMethod(req.method) && isCrossSite(req.headers, deps.publicOrigin)) {
       return sendError(req, res, 403, 'cross-site request refused: its Origin is not this gateway');
     }
     const route = deps.routes.get(`${t.key.user}/${t.key.server}`);
-    if (!route) return deps.onNoRoute(req, res, t);
+    if (!route) {
+      t.isNavigation = isNavigation(req, t.rest);
+      return deps.onNoRoute(req, res, t);
+    }
     deps.touch(route.id);
     ctx.authorization = route.authorization;
     const headers = backendRequestHeaders(req, ctx, false);
@@ -118,8 +123,7 @@ export function createProxy(deps: ProxyDeps) {
     }
     const go = (principal: Principal | null | undefined) => {
       if (!principal) return rejectUpgrade(socket, 401, 'authentication required');
-      const t = target(req, parsed.user, parsed.rest, principal);
-      t.isNavigation = false;
+      const t = target(parsed.user, parsed.rest, principal);
       const denied = accessDenied(principal, t.key, deps);
       if (denied) return rejectUpgrade(socket, 403, denied);
       const route = deps.routes.get(`${t.key.user}/${t.key.server}`);
@@ -160,7 +164,6 @@ function accessDenied(principal: Principal, key: ServerKey, deps: Pick<ProxyDeps
 }
 
 
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** JupyterHub's JSON error shape for API callers, a small page for browsers. */
 export function sendError(req: IncomingMessage, res: ServerResponse, status: number, message: string, location?: string, extra?: Record<string, unknown>): void {
@@ -173,7 +176,7 @@ export function sendError(req: IncomingMessage, res: ServerResponse, status: num
     headers['content-type'] = 'text/html; charset=utf-8';
     body = `<!doctype html><meta charset="utf-8"><title>${status} ${STATUS_CODES[status] ?? ''}</title>` +
       `<style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:4rem auto;padding:0 1rem}</style>` +
-      `<h1>${status} ${STATUS_CODES[status] ?? ''}</h1><p>${escapeHtml(message)}</p><p><a href="/hub/home">Home</a></p>`;
+      `<h1>${status} ${STATUS_CODES[status] ?? ''}</h1><p>${esc(message)}</p><p><a href="/hub/home">Home</a></p>`;
   } else {
     headers['content-type'] = 'application/json';
     body = JSON.stringify({ status, message, ...extra });

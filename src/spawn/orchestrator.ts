@@ -153,10 +153,11 @@ export class Orchestrator {
         env: singleUserEnv({ key, token, prefix, hubApiUrl: this.#hubApiUrl }),
       });
       for await (const e of spawner.progress(key)) emit(25, e.message);
-      await this.#store.servers.transition(key, ['pending'], 'pending', { url: handle.url, handle: handleState(handle) });
-      emit(50, `Server launched; waiting for it to answer ${profile.ready_path.replace('{base_url}', prefix)}`);
+      await this.#store.servers.transition(key, ['pending'], 'pending', { url: handle.url, handle: handle.state });
+      const readyPath = fillReadyPath(profile.ready_path, key, prefix);
+      emit(50, `Server launched; waiting for it to answer ${readyPath}`);
       await waitUntilReady(spawner, handle, {
-        readyPath: fillPath(profile.ready_path, prefix), token, timeoutMs: profile.start_timeout * 1000, signal: run.abort.signal,
+        readyPath, token, timeoutMs: profile.start_timeout * 1000, signal: run.abort.signal,
       });
       const now = new Date().toISOString();
       const ok = await this.#store.servers.transition(key, ['pending'], 'running', { started: now, lastActivity: now });
@@ -290,6 +291,7 @@ export class Orchestrator {
   }
 }
 
-const fillPath = (p: string, prefix: string) => p.replace('{base_url}', prefix);
-const handleState = (h: ServerHandle) => h.state;
+// ready_path may use the placeholders the core knows; {port} and {home} belong to the backend's argv only.
+const fillReadyPath = (p: string, k: ServerKey, prefix: string) =>
+  p.replaceAll('{base_url}', prefix).replaceAll('{user}', k.user).replaceAll('{server_name}', k.server);
 const storedHandle = (rec: ServerRecord): ServerHandle => ({ key: { user: rec.user, server: rec.server }, url: rec.url ?? '', state: rec.handle });
