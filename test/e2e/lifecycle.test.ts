@@ -36,6 +36,8 @@ t.test('API start: 201 or 202, progress ends with a ready event, server answers 
   const status = await gw.api('GET', '/user/alice/api/status', { token });
   t.equal(status.status, 200);
   t.type(status.body.started, 'string');
+  const publicHost = await gw.raw('GET', '/user/alice/api/status', { authorization: `token ${token}`, host: 'hub.example.org:8443' });
+  t.equal(publicHost.status, 200, 'jupyter_server answers requests that arrive with a public Host (READINGS #6)');
   const specs = await gw.api('GET', '/user/alice/api/kernelspecs', { token });
   t.ok('python3' in specs.body.kernelspecs, 'Python kernel');
   if (existsSync('/usr/share/jupyter/kernels/ir')) t.ok('ir' in specs.body.kernelspecs, 'R kernel, as r-cran-irkernel is installed');
