@@ -17,18 +17,21 @@ export interface UpgradeHooks {
 
 export function pipeUpgrade(route: Route, req: IncomingMessage, client: Duplex, head: Buffer, headers: string[], hooks: UpgradeHooks): void {
   const url = new URL(route.url);
-  const backend: Socket = connect({ host: url.hostname, port: Number(url.port), timeout: hooks.connectTimeoutMs });
+  const backend: Socket = connect({ host: url.hostname, port: Number(url.port) });
   let relaying = false;
   const fail = (err: Error & { code?: string }) => {
+    clearTimeout(connectTimer);
     backend.destroy();
     if (!relaying) hooks.onFailure(err);
     else client.destroy();
   };
-  backend.once('timeout', () => fail(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })));
+  // A plain timer, not the socket's own timeout: once set, even a cleared socket timeout is refreshed on every
+  // read and write for the connection's whole life.
+  const connectTimer = setTimeout(() => fail(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })), hooks.connectTimeoutMs);
   backend.once('error', fail);
   client.once('error', () => backend.destroy());
   backend.once('connect', async () => {
-    backend.setTimeout(0);
+    clearTimeout(connectTimer);
     if (route.isOwnListener && !(await route.isOwnListener())) {
       return fail(Object.assign(new Error('listener is not owned by the server account'), { code: 'ECONNREFUSED' }));
     }
