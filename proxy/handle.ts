@@ -6,6 +6,7 @@ import type { Duplex } from 'node:stream';
 import type { Principal } from '../src/auth/authenticator.ts';
 import type { Logger } from '../src/log.ts';
 import { redactUrl } from '../src/log.ts';
+import { requestId } from '../src/http/request-id.ts';
 import { esc } from '../src/http/pages/layout.ts';
 import type { Metrics } from '../src/http/metrics.ts';
 import { describeServer as describe, firstSegment, parseUserPath } from '../src/routes/paths.ts';
@@ -75,7 +76,7 @@ export function createProxy(deps: ProxyDeps) {
       if (p) proceed(req, res, parsed.user, parsed.rest, p);
       else deps.onUnauthenticated(req, res, isNavigation(req, parsed.rest));
     }, (err) => {
-      deps.log.error({ err }, 'authentication failed');
+      deps.log.error({ err, reqId: requestId(req) }, 'authentication failed');
       sendError(req, res, 500, 'internal error while checking credentials');
     });
   }
@@ -104,13 +105,16 @@ export function createProxy(deps: ProxyDeps) {
         deps.metrics.proxyError(failure.kind);
         if (failure.kind === 'refused') deps.onBackendDown(route.key);
         if (failure.kind !== 'client_gone') {
-          deps.log.warn({ user: t.key.user, server: t.key.server, err: r.error.message, code: (r.error as { code?: string }).code }, 'proxy error');
+          deps.log.warn({ reqId: requestId(req), user: principal.name, server: route.id, method: req.method, url: redactUrl(req.url!), ms: Math.round(ms),
+            err: r.error.message, code: (r.error as { code?: string }).code }, 'proxy error');
         }
         if (!res.headersSent && failure.kind !== 'client_gone') sendError(req, res, failure.status, `${describe(t.key)}: ${failure.message}`);
         return;
       }
-      if (ms > deps.slowRequestMs) deps.log.info({ user: t.key.user, server: t.key.server, status: r.status, ms: Math.round(ms), url: redactUrl(req.url!) }, 'slow proxied request');
-      else if (deps.accessLog) deps.log.info({ user: principal.name, status: r.status, ms: Math.round(ms * 10) / 10, method: req.method, url: redactUrl(req.url!) }, 'proxied');
+      if (ms > deps.slowRequestMs || deps.accessLog) {
+        deps.log.info({ reqId: requestId(req), user: principal.name, server: route.id, status: r.status, ms: Math.round(ms * 10) / 10,
+          method: req.method, url: redactUrl(req.url!) }, ms > deps.slowRequestMs ? 'slow proxied request' : 'proxied');
+      }
     });
   }
 
@@ -134,11 +138,15 @@ export function createProxy(deps: ProxyDeps) {
       pipeUpgrade(route, req, socket, head, headers, {
         connectTimeoutMs: deps.connectTimeoutMs,
         onActivity: () => deps.touch(route.id),
-        onOpen: () => deps.metrics.websockets.inc(),
+        onOpen: () => {
+          deps.metrics.websockets.inc();
+          if (deps.accessLog) deps.log.info({ reqId: requestId(req), user: principal.name, server: route.id, url: redactUrl(req.url!) }, 'proxied upgrade');
+        },
         onClose: () => deps.metrics.websockets.dec(),
         onFailure: (err) => {
           const failure = classify(err);
           deps.metrics.proxyError(failure.kind);
+          deps.log.warn({ reqId: requestId(req), user: principal.name, server: route.id, err: err.message, code: err.code }, 'proxy error (upgrade)');
           if (failure.kind === 'refused') deps.onBackendDown(route.key);
           rejectUpgrade(socket, failure.status, `${describe(t.key)}: ${failure.message}`);
         },

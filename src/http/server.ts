@@ -5,6 +5,7 @@ import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { can } from '../auth/authenticator.ts';
 import { GatewayError } from '../errors.ts';
 import { redactUrl } from '../log.ts';
+import { requestId } from './request-id.ts';
 import { createProxy, rejectUpgrade } from '../../proxy/handle.ts';
 import { isCrossSite, isSafeMethod } from '../../proxy/origin.ts';
 import type { HubContext } from './context.ts';
@@ -52,6 +53,7 @@ export async function buildHttpServer(ctx: HubContext) {
   const app: FastifyInstance = Fastify({
     serverFactory: (handler) => { hubHandler = handler; return server; },
     logger: false,
+    genReqId: requestId,
     bodyLimit: 1024 * 1024,
     trustProxy: false,
   });

@@ -2,18 +2,14 @@
  *  paging and state filters, user create/patch/delete, tokens, activity, named servers (READINGS #8), and
  *  start/stop status codes (READINGS #4). A fast stand-in server keeps this file quick. */
 import t from 'tap';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Gateway, ROOT } from '../helpers/gateway.ts';
+import { ECHO_COMMAND, echoProfile, Gateway } from '../helpers/gateway.ts';
 
-const echo = (name: string, extra: Record<string, unknown> = {}) => ({
-  name, display_name: name, command: [process.execPath, path.join(ROOT, 'test/fixtures/backend.mjs'), '{port}', '{base_url}'], start_timeout: 10, ...extra,
-});
 const gw = await Gateway.start({
   config: {
     named_servers: { enabled: true, limit: 2 },
     spawn: { slow_spawn_timeout: 0.2 },
-    profiles: [echo('echo'), echo('slow', { command: ['/bin/sh', '-c', `sleep 1; exec "$0" "$@"`, process.execPath, path.join(ROOT, 'test/fixtures/backend.mjs'), '{port}', '{base_url}'] })],
+    profiles: [echoProfile('echo'), echoProfile('slow', { command: ['/bin/sh', '-c', 'sleep 1; exec "$0" "$@"', ...ECHO_COMMAND] })],
   },
 });
 t.teardown(() => gw.cleanup());
@@ -126,7 +122,7 @@ t.test('named servers: created through the API, routed by JupyterHub\'s rule, li
 });
 
 t.test('more starts at once than concurrent_spawn_limit → 429 with Retry-After', async (t) => {
-  const limited = await Gateway.start({ config: { spawn: { concurrent_spawn_limit: 1, slow_spawn_timeout: 0.1 }, profiles: [echo('slow', { command: ['/bin/sh', '-c', 'sleep 3', '{port}'], start_timeout: 5 })] } });
+  const limited = await Gateway.start({ config: { spawn: { concurrent_spawn_limit: 1, slow_spawn_timeout: 0.1 }, profiles: [echoProfile('slow', { command: ['/bin/sh', '-c', 'sleep 3', '{port}'], start_timeout: 5 })] } });
   t.teardown(() => limited.cleanup());
   await limited.addUser('u1');
   await limited.addUser('u2');

@@ -32,6 +32,12 @@ export const JUPYTERLAB_PROFILE = {
   start_timeout: 60,
 };
 
+/** A profile running the stand-in user server (test/fixtures/backend.mjs): starts in ~0.1 s, echoes what it got. */
+export const ECHO_COMMAND = [process.execPath, path.join(ROOT, 'test/fixtures/backend.mjs'), '{port}', '{base_url}'];
+export const echoProfile = (name = 'echo', extra: Record<string, unknown> = {}) => ({
+  name, display_name: name, command: ECHO_COMMAND, start_timeout: 10, ...extra,
+});
+
 export interface GatewayOptions {
   config?: Record<string, unknown>;
   env?: Record<string, string>;
@@ -230,4 +236,19 @@ function killServersOf(dataDir: string): void {
     const out = execFileSync('pgrep', ['-f', '--', `--ServerApp.root_dir=${dataDir}`], { encoding: 'utf8' });
     for (const pid of out.split('\n').filter(Boolean)) { try { process.kill(-Number(pid), 'SIGKILL'); } catch { try { process.kill(Number(pid), 'SIGKILL'); } catch { /* gone */ } } }
   } catch { /* none */ }
+}
+
+/** A gateway where alice's default server is the stand-in echo server, running; with her API token and session
+ *  cookie. The caller registers gw.cleanup() as teardown. */
+export async function gatewayWithAliceOnEcho(config: Record<string, unknown>): Promise<{ gw: Gateway; token: string; cookie: string }> {
+  const gw = await Gateway.start({ config: { profiles: [echoProfile()], ...config } });
+  try {
+    await gw.addUser('alice');
+    const start = await gw.api('POST', '/hub/api/users/alice/server');
+    if (start.status !== 201) throw new Error(`echo server did not start: ${start.status} ${start.text}`);
+    return { gw, token: await gw.tokenFor('alice'), cookie: await gw.login('alice') };
+  } catch (err) {
+    await gw.cleanup();
+    throw err;
+  }
 }

@@ -4,24 +4,13 @@
  *  504, refused connection → 503 with an immediate poll, and a non-loopback Host accepted. */
 import t from 'tap';
 import { request } from 'node:http';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
-import { Gateway, ROOT } from '../helpers/gateway.ts';
+import { gatewayWithAliceOnEcho } from '../helpers/gateway.ts';
 
-const gw = await Gateway.start({
-  config: {
-    proxy: { connect_timeout: 2, response_timeout: 1 },
-    profiles: [{ name: 'echo', display_name: 'Echo', command: [process.execPath, path.join(ROOT, 'test/fixtures/backend.mjs'), '{port}', '{base_url}'], start_timeout: 10 }],
-  },
-});
+const { gw, token, cookie } = await gatewayWithAliceOnEcho({ proxy: { connect_timeout: 2, response_timeout: 1 } });
 t.teardown(() => gw.cleanup());
-await gw.addUser('alice');
 // No top-level assertions before the last await: tap's root test ends itself once it sees one and goes idle.
-const start = await gw.api('POST', '/hub/api/users/alice/server');
-if (start.status !== 201) throw new Error(`echo server did not start: ${start.status} ${start.text}`);
-const token = await gw.tokenFor('alice');
-const cookie = await gw.login('alice');
 
 t.test('what the backend receives', async (t) => {
   const r = await gw.raw('GET', '/user/alice/echo?x=1&token=abc',
