@@ -11,7 +11,7 @@ export async function waitUntilReady(spawner: Spawner, handle: ServerHandle, o: 
   const deadline = Date.now() + o.timeoutMs;
   const sep = o.readyPath.includes('?') ? '&' : '?';
   const url = `${handle.url}${o.readyPath}${sep}no_track_activity=1`;
-  let delay = 20, announced = false, lastError = 'no answer yet';
+  let delay = 10, announced = false, lastError = 'no answer yet';
   while (Date.now() < deadline) {
     if (o.signal.aborted) throw new SpawnError('the spawn was cancelled');
     const status = await spawner.poll(handle);
@@ -38,7 +38,7 @@ export async function waitUntilReady(spawner: Spawner, handle: ServerHandle, o: 
     await sleep(Math.min(delay, Math.max(0, deadline - Date.now())));
     // Capped low: every ms between the server listening and us noticing is a ms the user waits. A poll before
     // the server listens costs one socket-table read and a refused connect.
-    delay = Math.min(delay * 1.5, 50);
+    delay = Math.min(delay * 1.5, 25);
   }
   throw new SpawnTimeout(`the server did not answer ${o.readyPath} within ${Math.round(o.timeoutMs / 1000)} s (${lastError})`,
     { logTail: await spawner.logTail(handle) });
