@@ -58,10 +58,10 @@ async function setup(dir: string) {
     { name: 'jupyter', display_name: 'Jupyter Server', command: [JUPYTER_SERVER, ...jupyterArgs('{port}', '{base_url}', '{home}')],
       env: { PATH: '/opt/kicloud/envs/jupyterlab/bin:/usr/local/bin:/usr/bin:/bin' }, start_timeout: 60 },
   ];
-  return { backendJs, profiles };
+  return { profiles };
 }
 
-async function startTargets(dir: string, backendJs: string, profiles: unknown[]): Promise<Endpoints> {
+async function startTargets(dir: string, profiles: unknown[]): Promise<Endpoints> {
   for (const a of ['kb-alice', 'kb-bob']) {
     if (!claimAccount(a)) throw new Error(`account ${a} exists (left over from an earlier run?): remove it with userdel -r ${a}`);
   }
@@ -75,22 +75,23 @@ async function startTargets(dir: string, backendJs: string, profiles: unknown[])
   await api(gw, 'POST', '/users/alice', { password: 'alicepass1' });
   await api(gw, 'POST', '/users/bob', { password: 'bobpass123' });
   await Promise.all([startServer(gw, 'alice'), startServer(gw, 'bob', { profile: 'jupyter' })]);
-  const [alice, bob] = [lookupAccount('kb-alice')!, lookupAccount('kb-bob')!];
+  const bob = lookupAccount('kb-bob')!;
 
-  // The same backends started by hand, as the same accounts, for direct, floor and CHP; in their own session
-  // (detached) as the local spawner starts them. The kernel schedules each session as its own group
-  // (sched_autogroup): a backend in the bench's session shares a group with the proxy in front of it, and
-  // that alone made the floor ~25 % faster on WebSocket echo than the same proxy before the gateway's backend.
-  const [bPort, jPort, f1Port, f2Port, chpPort, chpApi] = await Promise.all(Array.from({ length: 6 }, freePort));
-  const backend = start('backend-1k', ...pinned(0, NODE, [backendJs, String(bPort), '/user/alice/']), dir,
-    { uid: alice.uid, gid: alice.gid, cwd: alice.home, env: { PATH: '/usr/bin:/bin', HOME: alice.home }, detached: true });
+  // The 1 KiB backend: the very process the gateway spawned for alice, so every target measures the same backend
+  // process (two copies of it differed by up to 15 % between runs). The Jupyter backend needs its token, which
+  // the gateway keeps private: a copy started by hand as bob, in its own session (detached) as the spawner
+  // starts servers; the kernel schedules each session as its own group (sched_autogroup), and a backend in the
+  // bench's session made the proxies in front of it ~25 % faster on WebSocket echo.
+  const aliceServer = (await api(gw, 'GET', '/users/alice')).json.servers[''];   // the admin token sees its state
+  const bPort = Number(aliceServer.state?.port), backendPid = Number(aliceServer.state?.pid);
+  if (!bPort || !backendPid) throw new Error(`alice's server state has no port or pid: ${JSON.stringify(aliceServer)}`);
+  const [jPort, f1Port, f2Port, chpPort, chpApi] = await Promise.all(Array.from({ length: 5 }, freePort));
   const jToken = randomToken();
   const jupyter = start('backend-jupyter', ...pinned(0, JUPYTER_SERVER, jupyterArgs(String(jPort), '/user/bob/', bob.home)), dir, {
     uid: bob.uid, gid: bob.gid, cwd: bob.home, detached: true,
     env: { PATH: '/opt/kicloud/envs/jupyterlab/bin:/usr/bin:/bin', HOME: bob.home, USER: bob.name, LANG: 'C.UTF-8', JUPYTER_TOKEN: jToken },
   });
   const jAuth = { authorization: `token ${jToken}` };
-  await waitFor200(`http://127.0.0.1:${bPort}/user/alice/api/status`, { timeoutMs: 30_000, proc: backend });
   await waitFor200(`http://127.0.0.1:${jPort}/user/bob/api/status`, { timeoutMs: 60_000, proc: jupyter, headers: jAuth });
 
   const floorJs = path.join(import.meta.dirname, 'floor-proxy.mjs');
@@ -116,7 +117,7 @@ async function startTargets(dir: string, backendJs: string, profiles: unknown[])
   const gwOrigin = new URL(gw.url).host;
   return {
     '1k': {
-      direct: { origin: o(bPort), path: '/user/alice/bench', headers: {}, pid: backend.pid },
+      direct: { origin: o(bPort), path: '/user/alice/bench', headers: {}, pid: backendPid },
       floor: { origin: o(f1Port), path: '/user/alice/bench', headers: {}, pid: floor1.pid },
       CHP: { origin: o(chpPort), path: '/user/alice/bench', headers: {}, pid: chp.pid },
       'gateway cookie': { origin: gwOrigin, path: '/user/alice/bench', headers: { cookie: cookie.alice }, pid: gw.proc.pid },
@@ -257,10 +258,10 @@ function printWs(ws: Awaited<ReturnType<typeof wsRounds>> | undefined, idle: Awa
 runMain(async () => {
   for (const tool of ['wrk', 'taskset']) await run('sh', ['-c', `command -v ${tool}`]).catch(() => { throw new Error(`${tool} is not installed`); });
   const dir = makeTmpDir('kicloud-bench-proxy-');
-  const { backendJs, profiles } = await setup(dir);
+  const { profiles } = await setup(dir);
   console.log(`bench/proxy: ${ROUNDS} round(s) × ${SECS} s, connections ${CONNS.join(',')}, backends ${BACKENDS.join(',')}; logs in ${dir}`);
   const cold = opt['skip-cold'] ? undefined : await coldStart({ dir, runs: opt.quick ? 2 : 5, idleSecs: opt.quick ? 3 : 10, profiles });
-  const ep = await startTargets(dir, backendJs, profiles);
+  const ep = await startTargets(dir, profiles);
   // Idle memory first, on proxies that have served no load yet: after the throughput rounds their heaps hold
   // enough free space for 2 000 connections and RSS growth reads ~0 for all of them.
   const idle = opt['skip-idle'] ? undefined : await idleWs(ep);
