@@ -1,6 +1,7 @@
-/** @module Prometheus metrics (prom-client) with pre-bound label sets, so the proxy's hot path pays one
- *  histogram observation per request and no label hashing. */
+/** @module Prometheus metrics (prom-client) with pre-bound label sets; the proxy's hot path pays one
+ *  LeanHistogram observation per request (a few array operations) and no label hashing. */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { LeanHistogram } from './lean-histogram.ts';
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -8,7 +9,7 @@ export class Metrics {
   readonly registry = new Registry();
   readonly hubRequests = new Histogram({ name: 'kicloud_hub_request_duration_seconds', help: 'Hub pages and REST API, by status class',
     labelNames: ['code'], buckets: LATENCY_BUCKETS, registers: [this.registry] });
-  readonly #proxy = new Histogram({ name: 'kicloud_proxy_request_duration_seconds', help: 'Proxied requests to user servers, until response headers',
+  readonly #proxy = new LeanHistogram({ name: 'kicloud_proxy_request_duration_seconds', help: 'Proxied requests to user servers, until response headers',
     buckets: LATENCY_BUCKETS, registers: [this.registry] });
   readonly #proxyErrors = new Counter({ name: 'kicloud_proxy_errors_total', help: 'Proxied requests answered by the gateway with an error',
     labelNames: ['kind'], registers: [this.registry] });
@@ -18,7 +19,7 @@ export class Metrics {
   readonly websockets = new Gauge({ name: 'kicloud_proxy_websockets', help: 'Open proxied WebSocket connections', registers: [this.registry] });
   readonly culls = new Counter({ name: 'kicloud_culls_total', help: 'Servers stopped by the culler', labelNames: ['reason'], registers: [this.registry] });
 
-  readonly observeProxy = this.#proxy.observe.bind(this.#proxy);
+  readonly observeProxy = this.#proxy.observe;
   readonly #errorCounters = new Map<string, Counter.Internal>();
 
   constructor() {
