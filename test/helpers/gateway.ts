@@ -217,9 +217,7 @@ export class Gateway {
       try { execFileSync('pkill', ['-KILL', '-u', account], { stdio: 'ignore' }); } catch { /* none */ }
     }
     await sleep(100);
-    for (const account of users) {
-      try { execFileSync('userdel', ['-r', '-f', account], { stdio: 'ignore' }); } catch { /* gone */ }
-    }
+    for (const account of users) await removeAccount(account);
     killServersOf(this.dataDir);
     rmSync(this.tmp, { recursive: true, force: true });
   }
@@ -251,4 +249,22 @@ export async function gatewayWithAliceOnEcho(config: Record<string, unknown>): P
     await gw.cleanup();
     throw err;
   }
+}
+
+/** userdel can fail for a moment (its passwd/group lock held by another useradd, a process still exiting):
+ *  retry, and say so if the account stays, rather than leave it behind unnoticed. */
+async function removeAccount(account: string): Promise<void> {
+  let last = '';
+  for (let attempt = 0; attempt < 10; attempt++) {
+    try {
+      execFileSync('userdel', ['-r', '-f', account], { stdio: ['ignore', 'ignore', 'pipe'] });
+      return;
+    } catch (err) {
+      if (!readFileSync('/etc/passwd', 'utf8').split('\n').some((l) => l.startsWith(`${account}:`))) return;
+      last = String((err as { stderr?: Buffer }).stderr ?? err).trim();
+      try { execFileSync('pkill', ['-KILL', '-u', account], { stdio: 'ignore' }); } catch { /* none left */ }
+      await sleep(200);
+    }
+  }
+  process.stderr.write(`test cleanup: could not remove account ${account}: ${last}\n`);
 }
