@@ -171,8 +171,6 @@ function accessDenied(principal: Principal, key: ServerKey, deps: Pick<ProxyDeps
   return null;
 }
 
-
-
 /** JupyterHub's JSON error shape for API callers, a small page for browsers. */
 export function sendError(req: IncomingMessage, res: ServerResponse, status: number, message: string, location?: string, extra?: Record<string, unknown>): void {
   if (res.headersSent) return void res.destroy();

@@ -1,5 +1,6 @@
 /** @module Activity, batched: the proxy marks a route active in memory (a Map write on a coarse clock); a timer
  *  writes the batch to the store. Never one store write per request or per WebSocket message. */
+import { routeId } from '../routes/route-table.ts';
 import type { ActivityUpdate, ServerKey, Store } from '../store/store.ts';
 
 export class ActivityTracker {
@@ -17,13 +18,13 @@ export class ActivityTracker {
     this.#flusher = setInterval(() => this.flush().catch((err) => onError(err)), flushEveryMs).unref();
   }
 
-  touch = (routeId: string): void => {
-    this.#pending.set(routeId, this.#now);
+  touch = (id: string): void => {
+    this.#pending.set(id, this.#now);
   };
 
   /** Latest known activity for a server, including what is not yet flushed (epoch ms, or 0). */
   latest(key: ServerKey): number {
-    const id = `${key.user}/${key.server}`;
+    const id = routeId(key);
     return Math.max(this.#pending.get(id) ?? 0, this.#latest.get(id) ?? 0);
   }
 
@@ -40,12 +41,12 @@ export class ActivityTracker {
       await this.#store.activity.record(batch);
     } catch (err) {
       // Keep the batch for the next flush unless newer activity arrived meanwhile.
-      for (const a of batch) { const id = `${a.user}/${a.server}`; if (!this.#pending.has(id)) this.#pending.set(id, a.at); }
+      for (const a of batch) { const id = routeId(a); if (!this.#pending.has(id)) this.#pending.set(id, a.at); }
       throw err;
     }
   }
 
-  forget(key: ServerKey): void { this.#latest.delete(`${key.user}/${key.server}`); }
+  forget(key: ServerKey): void { this.#latest.delete(routeId(key)); }
 
   async close(): Promise<void> {
     clearInterval(this.#clock);

@@ -224,7 +224,7 @@ export class Gateway {
 
   createdAccounts(): string[] {
     if (!isRoot) return [];
-    return readFileSync('/etc/passwd', 'utf8').split('\n').map((l) => l.split(':')[0]).filter((n) => n.startsWith(this.prefix));
+    return accountNames().filter((n) => n.startsWith(this.prefix));
   }
 }
 
@@ -260,7 +260,7 @@ async function removeAccount(account: string): Promise<void> {
       execFileSync('userdel', ['-r', '-f', account], { stdio: ['ignore', 'ignore', 'pipe'] });
       return;
     } catch (err) {
-      if (!readFileSync('/etc/passwd', 'utf8').split('\n').some((l) => l.startsWith(`${account}:`))) return;
+      if (!accountNames().includes(account)) return;
       last = String((err as { stderr?: Buffer }).stderr ?? err).trim();
       try { execFileSync('pkill', ['-KILL', '-u', account], { stdio: 'ignore' }); } catch { /* none left */ }
       await sleep(200);
@@ -268,3 +268,5 @@ async function removeAccount(account: string): Promise<void> {
   }
   process.stderr.write(`test cleanup: could not remove account ${account}: ${last}\n`);
 }
+
+const accountNames = () => readFileSync('/etc/passwd', 'utf8').split('\n').map((l) => l.split(':')[0]!);
