@@ -3,6 +3,7 @@
  *  browser's Host is kept (the server runs with allow_remote_access, and Jupyter's origin checks compare
  *  Origin with Host). Back to the browser: hop-by-hop headers dropped. */
 import type { IncomingMessage } from 'node:http';
+import { stripCookie } from '../src/auth/cookie-header.ts';
 import { SESSION_COOKIE } from '../src/auth/session.ts';
 
 // `expect` too: Node has already answered 100-continue, and undici refuses to send it.
@@ -38,12 +39,6 @@ export function backendRequestHeaders(req: IncomingMessage, ctx: ForwardContext,
     'x-forwarded-proto', ctx.proto,
     'x-forwarded-host', req.headers.host ?? ctx.publicHost);
   return out;
-}
-
-/** Removes one cookie (every occurrence) from a Cookie header; '' when nothing is left. */
-export function stripCookie(header: string, name: string): string {
-  if (!header.includes(name)) return header;
-  return header.split(';').filter((c) => c.trim().split('=', 1)[0] !== name).join(';').trim();
 }
 
 /** Response headers from undici's raw list, hop-by-hop dropped, ready for res.writeHead(). */

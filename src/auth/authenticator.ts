@@ -4,7 +4,8 @@ import { timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Store, User } from '../store/store.ts';
 import { ADMIN_SCOPES, expandScopes, hasScope, type ScopeSet, type Target } from './scopes.ts';
-import { readCookie, SESSION_COOKIE, SessionCodec } from './session.ts';
+import { readCookie } from './cookie-header.ts';
+import { SESSION_COOKIE, SessionCodec } from './session.ts';
 import { hashToken, tokenFromHeader } from './tokens.ts';
 
 export interface Principal {

@@ -31,19 +31,3 @@ export class SessionCodec {
     }
   }
 }
-
-/** Reads one cookie from a Cookie header without parsing the rest. */
-export function readCookie(header: string | undefined, name: string): string | undefined {
-  if (!header) return undefined;
-  let at = 0;
-  while (at < header.length) {
-    while (header[at] === ' ' || header[at] === ';') at++;
-    const eq = header.indexOf('=', at);
-    if (eq < 0) return undefined;
-    let end = header.indexOf(';', eq);
-    if (end < 0) end = header.length;
-    if (header.slice(at, eq).trim() === name) return header.slice(eq + 1, end).trim();
-    at = end + 1;
-  }
-  return undefined;
-}

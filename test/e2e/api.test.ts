@@ -2,17 +2,27 @@
  *  paging and state filters, user create/patch/delete, tokens, activity, named servers (READINGS #8), and
  *  start/stop status codes (READINGS #4). A fast stand-in server keeps this file quick. */
 import t from 'tap';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ECHO_COMMAND, echoProfile, Gateway } from '../helpers/gateway.ts';
 
+// The "slow" profile waits for this file, so a start is pending exactly as long as a test needs (a fixed
+// slow_spawn_timeout shorter than a real start failed on a cold machine, where the first start took longer).
+const gateDir = mkdtempSync(path.join(os.tmpdir(), 'kt-gate-'));
+chmodSync(gateDir, 0o755);   // the server runs as the user's account
+const slowGate = path.join(gateDir, 'open');
 const gw = await Gateway.start({
   config: {
     named_servers: { enabled: true, limit: 2 },
-    spawn: { slow_spawn_timeout: 0.2 },
-    profiles: [echoProfile('echo'), echoProfile('slow', { command: ['/bin/sh', '-c', 'sleep 1; exec "$0" "$@"', ...ECHO_COMMAND] })],
+    spawn: { slow_spawn_timeout: 2 },
+    profiles: [echoProfile('echo'), echoProfile('slow', {
+      command: ['/bin/sh', '-c', `while [ ! -e ${slowGate} ]; do sleep 0.05; done; exec "$0" "$@"`, ...ECHO_COMMAND],
+    })],
   },
 });
-t.teardown(() => gw.cleanup());
+t.teardown(async () => { await gw.cleanup(); rmSync(gateDir, { recursive: true, force: true }); });
 for (const u of ['alice', 'bob', 'carol']) await gw.addUser(u);
 
 t.test('version and whoami', async (t) => {
@@ -69,6 +79,7 @@ t.test('start and stop status codes', async (t) => {
   t.equal((await gw.api('POST', '/hub/api/users/carol/server')).status, 202, 'POST while pending → 202');
   const model = await gw.api('GET', '/hub/api/users/carol');
   t.match(model.body.servers[''], { ready: false, pending: 'spawn' });
+  writeFileSync(slowGate, '');
   await gw.waitReady('carol');
   t.equal((await gw.api('POST', '/hub/api/users/carol/server')).status, 400, 'running → 400');
   t.equal((await gw.api('DELETE', '/hub/api/users/carol/server')).status, 204);
