@@ -13,6 +13,7 @@ import { describeServer as describe, firstSegment, parseUserPath } from '../src/
 import type { RouteTable } from '../src/routes/route-table.ts';
 import type { ServerKey } from '../src/store/store.ts';
 import { classify } from './error-status.ts';
+import { connectionMemo, type ConnectionMemo } from './connection-memo.ts';
 import { forward } from './forward.ts';
 import { backendRequestHeaders, type ForwardContext } from './headers.ts';
 import { isCrossSite, isSafeMethod } from './origin.ts';
@@ -23,7 +24,7 @@ export interface Target { principal: Principal; key: ServerKey; rest: string; is
 export interface ProxyDeps {
   publicOrigin: string;
   routes: RouteTable;
-  auth: { cached(h: IncomingMessage['headers']): Principal | undefined; authenticate(h: IncomingMessage['headers']): Promise<Principal | null> };
+  auth: { cached(h: IncomingMessage['headers'], memo?: ConnectionMemo): Principal | undefined; authenticate(h: IncomingMessage['headers']): Promise<Principal | null> };
   canAccess(p: Principal, key: ServerKey): boolean;
   isNamedServer(user: string, name: string): boolean;
   touch(routeId: string): void;
@@ -70,10 +71,11 @@ export function createProxy(deps: ProxyDeps) {
   function handleRequest(req: IncomingMessage, res: ServerResponse): void {
     const parsed = resolve(req, (status, message, canonical) => sendError(req, res, status, message, canonical));
     if (!parsed) return;
-    const principal = deps.auth.cached(req.headers);
-    if (principal) return proceed(req, res, parsed.user, parsed.rest, principal);
+    const memo = connectionMemo(req.socket);
+    const principal = deps.auth.cached(req.headers, memo);
+    if (principal) return proceed(req, res, parsed.user, parsed.rest, principal, memo);
     deps.auth.authenticate(req.headers).then((p) => {
-      if (p) proceed(req, res, parsed.user, parsed.rest, p);
+      if (p) proceed(req, res, parsed.user, parsed.rest, p, memo);
       else deps.onUnauthenticated(req, res, isNavigation(req, parsed.rest));
     }, (err) => {
       deps.log.error({ err, reqId: requestId(req) }, 'authentication failed');
@@ -81,7 +83,7 @@ export function createProxy(deps: ProxyDeps) {
     });
   }
 
-  function proceed(req: IncomingMessage, res: ServerResponse, user: string, rest: string, principal: Principal): void {
+  function proceed(req: IncomingMessage, res: ServerResponse, user: string, rest: string, principal: Principal, memo: ConnectionMemo): void {
     const t = target(user, rest, principal);
     const denied = accessDenied(principal, t.key, deps);
     if (denied) return sendError(req, res, 403, denied);
@@ -95,7 +97,7 @@ export function createProxy(deps: ProxyDeps) {
     }
     deps.touch(route.id);
     ctx.authorization = route.authorization;
-    const headers = backendRequestHeaders(req, ctx, false);
+    const headers = backendRequestHeaders(req, ctx, false, memo);
     const t0 = performance.now();
     forward(route, req, res, headers, (r) => {
       const ms = performance.now() - t0;

@@ -5,6 +5,7 @@
 import type { IncomingMessage } from 'node:http';
 import { stripCookie } from '../src/auth/cookie-header.ts';
 import { SESSION_COOKIE } from '../src/auth/session.ts';
+import type { ConnectionMemo } from './connection-memo.ts';
 
 // `expect` too: Node has already answered 100-continue, and undici refuses to send it.
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'proxy-authenticate',
@@ -13,7 +14,7 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'pro
 export interface ForwardContext { authorization: string; proto: string; publicHost: string }
 
 /** Flat [name, value, …] list for undici (or a raw request head), from req.rawHeaders. */
-export function backendRequestHeaders(req: IncomingMessage, ctx: ForwardContext, upgrade: boolean): string[] {
+export function backendRequestHeaders(req: IncomingMessage, ctx: ForwardContext, upgrade: boolean, memo?: ConnectionMemo): string[] {
   const raw = req.rawHeaders;
   const out: string[] = [];
   let forwardedFor = '';
@@ -27,7 +28,7 @@ export function backendRequestHeaders(req: IncomingMessage, ctx: ForwardContext,
       continue;
     }
     if (lower === 'cookie') {
-      const kept = stripCookie(raw[i + 1], SESSION_COOKIE);
+      const kept = memo ? strippedOnce(raw[i + 1], memo) : stripCookie(raw[i + 1], SESSION_COOKIE);
       if (kept) out.push(name, kept);
       continue;
     }
@@ -39,6 +40,14 @@ export function backendRequestHeaders(req: IncomingMessage, ctx: ForwardContext,
     'x-forwarded-proto', ctx.proto,
     'x-forwarded-host', req.headers.host ?? ctx.publicHost);
   return out;
+}
+
+function strippedOnce(header: string, memo: ConnectionMemo): string {
+  if (memo.cookieIn !== header) {
+    memo.cookieIn = header;
+    memo.cookieOut = stripCookie(header, SESSION_COOKIE);
+  }
+  return memo.cookieOut!;
 }
 
 /** Response headers from undici's raw list, hop-by-hop dropped, ready for res.writeHead(). */

@@ -3,7 +3,7 @@
  *  browser's Host), bodies streamed both ways, WebSocket frames both ways with activity, response timeout →
  *  504, refused connection → 503 with an immediate poll, and a non-loopback Host accepted. */
 import t from 'tap';
-import { request } from 'node:http';
+import { Agent, request } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
 import { gatewayWithAliceOnEcho } from '../helpers/gateway.ts';
@@ -34,6 +34,30 @@ t.test('what the backend receives', async (t) => {
   t.not(withToken.body.headers.authorization, `token ${token}`, 'the caller\'s token is replaced, never forwarded');
   const weird = await gw.raw('GET', '/user/alice/files/a%20b/%2e%2e/c%2Fd.txt', { authorization: `token ${token}` });
   t.equal(JSON.parse(weird.body).url, '/user/alice/files/a%20b/%2e%2e/c%2Fd.txt', 'encoded rest untouched');
+});
+
+t.test('one keep-alive connection, credentials and cookies changing between requests', async (t) => {
+  // The proxy derives the auth key and the stripped Cookie header once per connection and header value:
+  // each request must still be judged, and stripped, by its own headers.
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  t.teardown(() => agent.destroy());
+  const sockets = new Set<unknown>();
+  const get = (headers: Record<string, string>) => new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = request(`${gw.url}/user/alice/echo`, { agent, headers }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (c) => { body += c; }).on('end', () => resolve({ status: res.statusCode!, body }));
+    });
+    req.on('socket', (s) => sockets.add(s)).on('error', reject).end();
+  });
+  const seen = (r: { body: string }) => JSON.parse(r.body).headers.cookie;
+  t.equal(seen(await get({ cookie: `a=1; ${cookie}` })), 'a=1');
+  t.equal(seen(await get({ cookie: `${cookie}; b=2` })), 'b=2', 'a new Cookie header is stripped anew');
+  t.equal(seen(await get({ cookie: `${cookie}; b=2` })), 'b=2');
+  t.equal((await get({ cookie: 'b=2' })).status, 401, 'the session cookie gone: refused');
+  t.equal((await get({ cookie: `b=2; ${cookie}` })).status, 200);
+  t.equal((await get({ authorization: 'token not-a-real-token', cookie: `b=2; ${cookie}` })).status, 401, 'a bad token decides alone, whatever the cookie');
+  t.equal((await get({ authorization: `token ${token}` })).status, 200);
+  t.equal(sockets.size, 1, 'all on one connection');
 });
 
 t.test('bodies stream both ways', async (t) => {

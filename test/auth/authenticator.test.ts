@@ -1,0 +1,68 @@
+/** The authenticator's per-connection memo (the proxy's fast path): it saves deriving a lookup key, never a
+ *  check. A revoked token or session fails on the next request of the same connection; a changed header is
+ *  read anew; a header for one credential never answers for another. Real SQLite store in a temp dir. */
+import t from 'tap';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Authenticator, type CredentialMemo } from '../../src/auth/authenticator.ts';
+import { SESSION_COOKIE, SessionCodec } from '../../src/auth/session.ts';
+import { mintToken } from '../../src/auth/tokens.ts';
+import { newUser } from '../../src/http/api/users.ts';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'kicloud-auth-'));
+const store = new SqliteStore(path.join(dir, 'store.sqlite'));
+t.teardown(async () => { await store.close(); rmSync(dir, { recursive: true, force: true }); });
+const codec = new SessionCodec(new Uint8Array(32).fill(7));
+const auth = new Authenticator(store, codec);
+for (const name of ['alice', 'bob']) await store.users.add(newUser(name, false, null));
+
+async function tokenFor(user: string) {
+  const { secret, token } = mintToken(user, ['inherit']);
+  await store.tokens.add(token);
+  return { header: `token ${secret}`, id: token.id };
+}
+async function cookieFor(user: string) {
+  const { cookie, claims } = await codec.sign(user, 3600);
+  await store.sessions.add({ id: claims.sid, user, created: new Date().toISOString(), expiresAt: new Date(claims.expMs).toISOString() });
+  return { header: `_xsrf=abc; ${SESSION_COOKIE}=${cookie}`, sid: claims.sid };
+}
+
+t.test('a token: cached through the memo, revoked at once', async (t) => {
+  const alice = await tokenFor('alice');
+  const memo: CredentialMemo = {};
+  t.equal(auth.cached({ authorization: alice.header }, memo), undefined, 'not cached before the first authenticate');
+  t.equal((await auth.authenticate({ authorization: alice.header }))?.name, 'alice');
+  t.equal(auth.cached({ authorization: alice.header }, memo)?.name, 'alice');
+  t.equal(memo.authorization, alice.header, 'the memo holds the header');
+  auth.forgetToken(alice.id);
+  t.equal(auth.cached({ authorization: alice.header }, memo), undefined, 'revoked: the memo does not keep it alive');
+});
+
+t.test('a different header on the same connection is read anew', async (t) => {
+  const [alice, bob] = [await tokenFor('alice'), await tokenFor('bob')];
+  await auth.authenticate({ authorization: alice.header });
+  await auth.authenticate({ authorization: bob.header });
+  const memo: CredentialMemo = {};
+  t.equal(auth.cached({ authorization: alice.header }, memo)?.name, 'alice');
+  t.equal(auth.cached({ authorization: bob.header }, memo)?.name, 'bob', 'bob\'s token, same connection');
+  t.equal(auth.cached({ authorization: `${alice.header}x` }, memo), undefined, 'a token one character longer');
+  t.equal(auth.cached({}, memo), undefined, 'no credentials at all');
+  t.equal(auth.cached({ authorization: 'Basic YWxpY2U6eA==' }, memo), undefined, 'another scheme');
+});
+
+t.test('a session cookie: cached through the memo, logged out at once', async (t) => {
+  const alice = await cookieFor('alice');
+  const bob = await cookieFor('bob');
+  const memo: CredentialMemo = {};
+  t.equal((await auth.authenticate({ cookie: alice.header }))?.name, 'alice');
+  t.equal((await auth.authenticate({ cookie: bob.header }))?.name, 'bob');
+  t.equal(auth.cached({ cookie: alice.header }, memo)?.name, 'alice');
+  t.equal(auth.cached({ cookie: bob.header }, memo)?.name, 'bob', 'bob\'s cookie, same connection');
+  t.equal(auth.cached({ cookie: `${SESSION_COOKIE}=forged.jwt.here` }, memo), undefined, 'a forged cookie');
+  t.equal(auth.cached({ cookie: alice.header }, memo)?.name, 'alice');
+  auth.forgetSession(alice.sid);
+  t.equal(auth.cached({ cookie: alice.header }, memo), undefined, 'logged out: the memo does not keep it alive');
+  t.equal(auth.cached({ cookie: bob.header, authorization: 'token nope' }, memo), undefined, 'a token, even a bad one, decides alone');
+});
