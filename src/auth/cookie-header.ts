@@ -7,23 +7,29 @@
  *  (the next `;` or the header's end), and where its value starts (`end` when the pair has no `=`). */
 interface Span { start: number; valueStart: number; end: number }
 
-const isBlank = (code: number) => code === 32 || code === 9;
+// What String.prototype.trim removes, within the Latin-1 that header values are decoded as: parsers on
+// the other side (Python's str.strip in Tornado) trim as much, so a pair they would read as the session is
+// stripped here too.
+const isBlank = (code: number) => code === 32 || (code >= 9 && code <= 13) || code === 0xa0;
 
 /** The first pair at or after `from` whose name, blanks around it ignored, is `name`. */
 function findPair(header: string, name: string, from: number): Span | null {
-  for (let at = header.indexOf(name, from); at >= 0; at = header.indexOf(name, at + 1)) {
+  let at = header.indexOf(name, from);
+  while (at >= 0) {
     const start = at === 0 ? 0 : header.lastIndexOf(';', at - 1) + 1;
-    if (start < from) continue;   // only possible when `from` is inside a pair, which callers never pass
-    let i = start;
+    let i = Math.max(start, from);
     while (i < at && isBlank(header.charCodeAt(i))) i++;
-    if (i !== at) continue;       // something else precedes: the name is the tail of a longer name or a value
     let j = at + name.length;
     while (j < header.length && isBlank(header.charCodeAt(j))) j++;
     const c = header.charCodeAt(j);
-    if (j < header.length && c !== 61 /* = */ && c !== 59 /* ; */) continue;   // a longer name
-    let end = header.indexOf(';', j);
+    let end = header.indexOf(';', at);
     if (end < 0) end = header.length;
-    return { start, valueStart: c === 61 ? j + 1 : end, end };
+    // Only blanks before the name, and `=` or the pair's end after it; else the name was the tail or the
+    // head of a longer name, or inside a value. Go on from the next pair: each pair is looked at once, so a
+    // header full of look-alikes costs linear time, not quadratic.
+    if (i === at && (j === end || c === 61 /* = */)) return { start, valueStart: j === end ? end : j + 1, end };
+    if (end === header.length) return null;
+    at = header.indexOf(name, end + 1);
   }
   return null;
 }

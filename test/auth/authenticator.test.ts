@@ -52,6 +52,17 @@ t.test('a different header on the same connection is read anew', async (t) => {
   t.equal(auth.cached({ authorization: 'Basic YWxpY2U6eA==' }, memo), undefined, 'another scheme');
 });
 
+t.test('the memo is what the fast path reads, and only for its exact header', async (t) => {
+  const alice = await tokenFor('alice');
+  await auth.authenticate({ authorization: alice.header });
+  // A planted key shows the memo is consulted (no hashing for a repeated header) and bound to the exact string.
+  const planted: CredentialMemo = { authorization: alice.header, tokenKey: 'not-the-hash' };
+  t.equal(auth.cached({ authorization: alice.header }, planted), undefined, 'the memo\'s key is used for the same header');
+  t.equal(auth.cached({ authorization: `${alice.header} ` }, planted)?.name, 'alice', 'another string (a trailing blank) is derived anew');
+  t.equal(planted.authorization, `${alice.header} `);
+  t.equal(auth.cached({}, planted), undefined, 'no Authorization and no Cookie: nothing, whatever the memo holds');
+});
+
 t.test('a session cookie: cached through the memo, logged out at once', async (t) => {
   const alice = await cookieFor('alice');
   const bob = await cookieFor('bob');

@@ -4,6 +4,7 @@
  *  504, refused connection → 503 with an immediate poll, and a non-loopback Host accepted. */
 import t from 'tap';
 import { Agent, request } from 'node:http';
+import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
 import { gatewayWithAliceOnEcho } from '../helpers/gateway.ts';
@@ -58,6 +59,34 @@ t.test('one keep-alive connection, credentials and cookies changing between requ
   t.equal((await get({ authorization: 'token not-a-real-token', cookie: `b=2; ${cookie}` })).status, 401, 'a bad token decides alone, whatever the cookie');
   t.equal((await get({ authorization: `token ${token}` })).status, 200);
   t.equal(sockets.size, 1, 'all on one connection');
+});
+
+t.test('two Cookie header lines: the session in either one authenticates and is stripped', async (t) => {
+  // Node joins repeated Cookie lines for req.headers (what authenticates) but keeps them apart in rawHeaders
+  // (what is forwarded): both views must agree on where the session cookie is.
+  const rawGet = (cookieLines: string[]) => new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const socket = connect(gw.port, '127.0.0.1', () => {
+      // write, not end: a client that half-closes before the answer counts as gone (the proxy aborts)
+      socket.write(`GET /user/alice/echo HTTP/1.1\r\nHost: 127.0.0.1:${gw.port}\r\n` +
+        `${cookieLines.map((c) => `Cookie: ${c}\r\n`).join('')}Connection: close\r\n\r\n`);
+    });
+    let text = '';
+    socket.setEncoding('latin1').on('data', (c) => { text += c; }).on('error', reject).on('close', () => {
+      const status = Number(/^HTTP\/1\.1 (\d+)/.exec(text)?.[1]);
+      const bodyStart = text.indexOf('\r\n\r\n') + 4;
+      const head = text.slice(0, bodyStart);
+      // The echo server answers with a Content-Length or chunks; the JSON is the one {...} in the body.
+      const body = text.slice(bodyStart);
+      resolve({ status, body: /chunked/i.test(head) ? body.slice(body.indexOf('{'), body.lastIndexOf('}') + 1) : body });
+    });
+  });
+  for (const lines of [['a=1', cookie], [cookie, 'a=1'], ['a=1', `b=2; ${cookie}; c=3`]]) {
+    const r = await rawGet(lines);
+    t.equal(r.status, 200, `authenticated with ${lines.length} lines, session in line ${lines.findIndex((l) => l.includes('kicloud-session')) + 1}`);
+    const seen = String(JSON.parse(r.body).headers.cookie);
+    t.notMatch(seen, /kicloud-session/, `stripped: the backend saw "${seen}"`);
+    t.match(seen, /a=1/);
+  }
 });
 
 t.test('bodies stream both ways', async (t) => {
