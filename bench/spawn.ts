@@ -12,16 +12,20 @@ import {
 import { browserRuns, printBrowser } from './spawn-browser.ts';
 
 const { values: opt } = parseArgs({ options: {
-  quick: { type: 'boolean' }, users: { type: 'string' }, rounds: { type: 'string' }, 'browser-runs': { type: 'string' }, 'skip-browser': { type: 'boolean' },
+  quick: { type: 'boolean' }, users: { type: 'string' }, rounds: { type: 'string' }, singles: { type: 'string' }, 'browser-runs': { type: 'string' }, 'skip-browser': { type: 'boolean' },
   json: { type: 'string' }, help: { type: 'boolean', short: 'h' },
 } });
 if (opt.help) {
-  console.log('bench/spawn [--quick] [--users N] [--rounds N] [--browser-runs R] [--skip-browser] [--json FILE]        (see bench/README.md)');
+  console.log('bench/spawn [--quick] [--users N] [--rounds N] [--singles K] [--browser-runs R] [--skip-browser] [--json FILE]  (see bench/README.md)');
   process.exit(0);
 }
 const N = Number(opt.users ?? (opt.quick ? 3 : 20));
 const R = Number(opt['browser-runs'] ?? (opt.quick ? 1 : 3));
 const ROUNDS = Number(opt.rounds ?? 2);
+// One JupyterLab start varies by ±10 % (2.2–2.8 s seen on one machine within minutes): one sample per side
+// cannot resolve a 100 ms target, so "1 alone" is K alternating pairs, each a first start in a fresh home.
+const SINGLES = Number(opt.singles ?? (opt.quick ? 1 : 5));
+const singleUser = (side: 'g' | 'h', i: number) => `${side}0${String.fromCharCode(97 + i)}`;   // g0a, h0a, g0b, …
 const ENVS = '/opt/kicloud/envs';
 const pad = (i: number) => String(i).padStart(2, '0');
 
@@ -80,17 +84,20 @@ async function gatewayBatch(gw: Gateway, users: string[]): Promise<Batch> {
   return { each, allMs: performance.now() - t0 };
 }
 
-function printSpawn(r: { useraddMs: number[]; single: Record<string, number>; batches: Record<string, Batch> }) {
+function printSpawn(r: { useraddMs: number[]; single: Record<string, number[]>; batches: Record<string, Batch> }) {
   console.log(`\n== Account creation (useradd as the local spawner runs it), ${r.useraddMs.length} accounts, made before any spawn ==`);
   console.log(`median ${fmt(median(r.useraddMs))} ms, max ${fmt(Math.max(...r.useraddMs))} ms, total ${fmt(r.useraddMs.reduce((a, b) => a + b, 0))} ms`);
   console.log(`\n== Spawn to ready, default profile (JupyterLab): API POST → ready vs exec → api/status 200 by hand ==`);
   console.log(`(N at once: ${ROUNDS} round(s), order alternating; median/p90/max over all spawns, "all ready" the median over rounds)`);
   const rows = Object.entries(r.batches).map(([side, b]) => [`${N} at once, ${side}`, fmt(median(b.each)), fmt(percentile(b.each, 0.9)),
     fmt(Math.max(...b.each)), fmt(b.allMs)]);
-  const single = Object.entries(r.single).map(([side, ms]) => [`1 alone, ${side}`, fmt(ms), '', '', fmt(ms)]);
+  const single = Object.entries(r.single).map(([side, ms]) => [`1 alone ×${ms.length}, ${side}`, fmt(median(ms)), fmt(percentile(ms, 0.9)),
+    fmt(Math.max(...ms)), '']);
   console.log(table(['case', 'median ms', 'p90 ms', 'max ms', 'all ready ms'], [...single, ...rows]));
   const g = r.batches.gateway, h = r.batches['by hand'];
-  console.log(`gateway ÷ by hand: 1 alone ${fmt(r.single.gateway / r.single['by hand'], 2)}, ${N} at once median ${fmt(median(g.each) / median(h.each), 2)}, ` +
+  const pairs = r.single.gateway.map((ms, i) => ms - r.single['by hand'][i]);
+  console.log(`1 alone, gateway − by hand per pair (ms): ${pairs.map((d) => fmt(d)).join(', ')}; median ${fmt(median(pairs))}`);
+  console.log(`gateway ÷ by hand: 1 alone ${fmt(median(r.single.gateway) / median(r.single['by hand']), 2)}, ${N} at once median ${fmt(median(g.each) / median(h.each), 2)}, ` +
     `all ready ${fmt(g.allMs / h.allMs, 2)}`);
 }
 
@@ -103,9 +110,11 @@ runMain(async () => {
   console.log(`bench/spawn: ${N} at once × ${ROUNDS} round(s), ${R} browser run(s); logs in ${dir}`);
 
   // Accounts first, timed: g* spawn through the gateway, h* by hand, b* log in through the browser; gRNN and hRNN
-  // are user NN of round R, g00 and h00 the ones started alone, w00 an untimed warm-up (disk cache).
+  // are user NN of round R, g0a/h0a, g0b/h0b, … the pairs started alone, w00 an untimed warm-up (disk cache),
+  // h00 the server the browser runs load straight.
   const batchUsers = (side: string, r: number) => Array.from({ length: N }, (_, i) => `${side}${r + 1}${pad(i + 1)}`);
-  const names = ['w00', 'g00', 'h00', ...Array.from({ length: ROUNDS }, (_, r) => [...batchUsers('g', r), ...batchUsers('h', r)]).flat(),
+  const singles = Array.from({ length: SINGLES }, (_, i) => [singleUser('g', i), singleUser('h', i)]).flat();
+  const names = ['w00', 'h00', ...singles, ...Array.from({ length: ROUNDS }, (_, r) => [...batchUsers('g', r), ...batchUsers('h', r)]).flat(),
     ...(opt['skip-browser'] ? [] : Array.from({ length: R }, (_, i) => `b${pad(i + 1)}`))];
   for (const n of names) if (lookupAccount(`kb-${n}`)) throw new Error(`account kb-${n} exists (left over from an earlier run?): userdel -r kb-${n}`);
   const useraddMs = names.map((n) => createAccount(`kb-${n}`, path.join(homes, `kb-${n}`)));
@@ -123,12 +132,20 @@ runMain(async () => {
   const w0 = launchByHand(profile, acc('w00'), 'w00', await freePort(), dir);
   await w0.ready;
   await stop(w0.proc);
-  const single: Record<string, number> = {};
-  const h0 = launchByHand(profile, acc('h00'), 'h00', await freePort(), dir);
-  single['by hand'] = await h0.ready;
-  await stop(h0.proc);
-  single.gateway = await startServer(gw, 'g00', {}, 600_000);
-  await stopServer(gw, 'g00');
+  const single: Record<'by hand' | 'gateway', number[]> = { 'by hand': [], gateway: [] };
+  for (let i = 0; i < SINGLES; i++) {
+    for (const side of (i % 2 ? ['gateway', 'by hand'] : ['by hand', 'gateway']) as (keyof typeof single)[]) {
+      await sleep(1000);
+      if (side === 'by hand') {
+        const h = launchByHand(profile, acc(singleUser('h', i)), singleUser('h', i), await freePort(), dir);
+        single[side].push(await h.ready);
+        await stop(h.proc);
+      } else {
+        single[side].push(await startServer(gw, singleUser('g', i), {}, 600_000));
+        await stopServer(gw, singleUser('g', i));
+      }
+    }
+  }
   process.stderr.write('1 alone: done\n');
   const rounds: Record<'by hand' | 'gateway', Batch[]> = { 'by hand': [], gateway: [] };
   const sides = {
