@@ -1,11 +1,16 @@
 /** @module Login → JupyterLab in headless Chromium, fresh browser context each time: first spawn through the gateway,
- *  the same login with the server already running, and the page straight from a running server (no gateway). */
+ *  the same login with the server already running, the page straight from a running server (no gateway), and
+ *  the first page of a server just started by hand (no gateway): a fresh server's first page costs more than
+ *  later ones (Jupyter renders and reads its files for the first time), and a first spawn always pays it. */
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { fmt, median, stopServer, table, type Gateway } from './lib.ts';
 
 const LAUNCH = { executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
   '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] };
 const TIMEOUT = 300_000;
+
+export const FIRST_SPAWN = 'login → first spawn → lab (gateway)';
+export const FIRST_PAGE = 'first lab page of a server just started by hand (no gateway)';
 
 export type BrowserResult = Record<string, { loadMs: number[]; shellMs: number[] }>;
 
@@ -29,7 +34,10 @@ async function timeLab(browser: Browser, prepare: (p: Page) => Promise<void>, ac
   }
 }
 
-export async function browserRuns(o: { gw: Gateway; users: string[]; password: (u: string) => string; directUrl: string }): Promise<BrowserResult> {
+export interface FreshServer { url: string; stop: () => Promise<void> }
+
+export async function browserRuns(o: { gw: Gateway; users: string[]; password: (u: string) => string; directUrl: string;
+  freshServer: (run: number) => Promise<FreshServer> }): Promise<BrowserResult> {
   const browser = await chromium.launch(LAUNCH);
   const out: BrowserResult = {};
   const record = (name: string, r: { load: number; shell: number }) => {
@@ -43,10 +51,18 @@ export async function browserRuns(o: { gw: Gateway; users: string[]; password: (
     await p.fill('#password', o.password(u));
   }, (p: Page) => p.click('#login_submit')] as const;
   try {
-    for (const u of o.users) record('login → first spawn → lab (gateway)', await timeLab(browser, ...loginThenLab(u)));
+    for (const u of o.users) record(FIRST_SPAWN, await timeLab(browser, ...loginThenLab(u)));
     for (const u of o.users) record('login → lab, server running (gateway)', await timeLab(browser, ...loginThenLab(u)));
     for (let i = 0; i < o.users.length; i++) {
       record('lab from the running server (no gateway)', await timeLab(browser, async () => {}, (p) => p.goto(o.directUrl, { waitUntil: 'commit' })));
+    }
+    for (let i = 0; i < o.users.length; i++) {
+      const fresh = await o.freshServer(i);
+      try {
+        record(FIRST_PAGE, await timeLab(browser, async () => {}, (p) => p.goto(fresh.url, { waitUntil: 'commit' })));
+      } finally {
+        await fresh.stop();
+      }
     }
   } finally {
     await browser.close();
