@@ -2,6 +2,8 @@
 import t from 'tap';
 import { parseConfig, loadConfigFile, DEFAULT_CONFIG_FILE } from '../../src/config/load.ts';
 import { ConfigError } from '../../src/config/validate.ts';
+import { readFileSync } from 'node:fs';
+import { generateValidator, VALIDATOR_FILE } from '../../config/gen-validator.ts';
 
 const problems = (text: string, env: NodeJS.ProcessEnv = {}) => {
   try { parseConfig(text, 'k.yaml', env); return []; } catch (err) {
@@ -57,4 +59,10 @@ t.test('environment overrides are validated and named', async (t) => {
   t.equal(c.dataDir, '/etc/d', 'relative to the config file');
   t.equal(c.publicUrl.origin, 'https://hub.example.org');
   t.match(problems(profile, { KICLOUD_PUBLIC_URL: 'hub.example.org' })[0], /env KICLOUD_PUBLIC_URL public_url/);
+});
+
+t.test('the committed validator is the schema compiled now', async (t) => {
+  // The gateway loads config/schema.validator.js instead of compiling the schema at start; a schema change
+  // without `node config/gen-validator.ts` would validate against the old schema.
+  t.ok(readFileSync(VALIDATOR_FILE, 'utf8') === generateValidator(), 'config/schema.validator.js is up to date (run: node config/gen-validator.ts)');
 });
