@@ -41,8 +41,11 @@ t.test('kill -9 at any moment loses nothing committed', async (t) => {
         process.stdout.write(i + '\\n');
       }`], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
-    writer.stdout.on('data', (d) => { out += d; });
-    await sleep(300 + round * 150);
+    // Kill once writes are under way (its start-up took over 300 ms on a cold machine, and a kill before the
+    // first write tests nothing), then at a different point of the stream each round.
+    const writing = new Promise<void>((resolve) => writer.stdout.on('data', (d) => { out += d; if (out.includes('\n')) resolve(); }));
+    await Promise.race([writing, sleep(20_000)]);
+    await sleep(50 + round * 150);
     writer.kill('SIGKILL');
     await new Promise((r) => writer.once('exit', r));
     const acknowledged = out.split('\n').filter(Boolean).map(Number);
