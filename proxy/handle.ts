@@ -3,7 +3,7 @@
  *  every keystroke pays. What to do when there is no route (spawn page, 424, login) is the hub's call. */
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { Principal } from '../src/auth/authenticator.ts';
+import type { CredentialMemo, Principal } from '../src/auth/authenticator.ts';
 import type { Logger } from '../src/log.ts';
 import { redactUrl } from '../src/log.ts';
 import { requestId } from '../src/http/request-id.ts';
@@ -24,7 +24,7 @@ export interface Target { principal: Principal; key: ServerKey; rest: string; is
 export interface ProxyDeps {
   publicOrigin: string;
   routes: RouteTable;
-  auth: { cached(h: IncomingMessage['headers'], memo?: ConnectionMemo): Principal | undefined; authenticate(h: IncomingMessage['headers']): Promise<Principal | null> };
+  auth: { cached(h: IncomingMessage['headers'], memo?: CredentialMemo): Principal | undefined; authenticate(h: IncomingMessage['headers']): Promise<Principal | null> };
   canAccess(p: Principal, key: ServerKey): boolean;
   isNamedServer(user: string, name: string): boolean;
   touch(routeId: string): void;
