@@ -1,7 +1,8 @@
 /** @module The proxied request path, top to bottom: raw path → who is asking → which server → may they →
  *  cross-site check → route → forward (HTTP) or pipe (Upgrade). No web framework on this path: it is what
  *  every keystroke pays. What to do when there is no route (spawn page, 424, login) is the hub's call. */
-import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { STATUS_CODES } from '../src/http/node-http.ts';
 import type { Duplex } from 'node:stream';
 import type { CredentialMemo, Principal } from '../src/auth/authenticator.ts';
 import type { Logger } from '../src/log.ts';

@@ -1,6 +1,7 @@
 /** @module The gateway's HTTP server: `/user/…` goes straight to the proxy (no framework router on the hot
  *  path); everything else is the hub, a fastify app. One auth check serves pages, the API and upgrades. */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer } from './node-http.ts';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { can } from '../auth/authenticator.ts';
 import { GatewayError } from '../errors.ts';
