@@ -1,7 +1,13 @@
 // imports-only.mjs PORT: the libraries the gateway loads at start imported and nothing else (of ajv only the runtime helper the precompiled config validator uses), plus a bare /hub/health — the floor for cold start and idle RSS.
+// Loaded as the gateway loads them: from the dependency bundle when it is fresh (src/vendor/), node:http through require.
 import { createRequire } from 'node:module';
-// node:http through require, as the gateway loads it (src/http/node-http.ts: its ESM facade loads Node's bundled undici).
-const { createServer } = createRequire(import.meta.url)('node:http');
-await Promise.all(['fastify', 'pino', 'jose', 'undici', 'yaml', 'ajv/dist/runtime/ucs2length.js', '@sinclair/typebox', 'prom-client', 'node:sqlite'].map((m) => import(m)));
+import { useDependencyBundle } from '../src/vendor/use-bundle.ts';
+
+const bundle = useDependencyBundle();
+const require = createRequire(import.meta.url);
+const { createServer } = require('node:http');
+require('ajv/dist/runtime/ucs2length.js');
+await Promise.all(['fastify', 'pino', 'jose', 'undici', 'yaml', '@sinclair/typebox', 'prom-client', 'node:sqlite'].map((m) => import(m)));
 createServer((_req, res) => res.end('ok')).listen(Number(process.argv[2]), '127.0.0.1');
+process.stderr.write(`imports-only: dependencies from ${bundle === 'bundle' ? 'the bundle' : `node_modules (bundle ${bundle})`}\n`);
 for (const s of ['SIGTERM', 'SIGINT']) process.on(s, () => process.exit(0));

@@ -44,6 +44,11 @@ ensure_npm_deps() {
   (cd "$ROOT" && npm ci --no-audit --no-fund >&2)
 }
 
+# The dependency bundle bin/kicloud loads at start (src/vendor/): rebuilt when node_modules changed since.
+ensure_dependency_bundle() {
+  (cd "$ROOT" && node src/vendor/build.ts --if-stale)
+}
+
 # The default profile's environment: JupyterLab 4 + ipykernel in a venv built from Debian's python3, in a
 # folder every user account can read and execute (never under /root, which user accounts cannot enter).
 default_envs_dir() {

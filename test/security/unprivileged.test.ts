@@ -3,7 +3,7 @@
  *  DATA/homes/NAME with mode 0700, and `isolation: required` refuses to start at all. */
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
-import { chownSync, cpSync, mkdtempSync, readFileSync, statSync, chmodSync, rmSync, mkdirSync } from 'node:fs';
+import { chownSync, cpSync, existsSync, mkdtempSync, readFileSync, statSync, chmodSync, rmSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Gateway, isRoot, ROOT } from '../helpers/gateway.ts';
 
@@ -14,7 +14,7 @@ function readableCopy(): { root: string; node: string; cleanup: () => void } {
   const canRead = (p: string) => { try { execFileSync('setpriv', [`--reuid=${UID}`, `--regid=${UID}`, '--clear-groups', 'test', '-r', p]); return true; } catch { return false; } };
   if (canRead(path.join(ROOT, 'src/cli/entry.ts')) && canRead(process.execPath)) return { root: ROOT, node: process.execPath, cleanup: () => {} };
   const dir = mkdtempSync('/tmp/kicloud-readable-');
-  for (const part of ['src', 'proxy', 'spawners', 'config', 'node_modules', 'package.json']) cpSync(path.join(ROOT, part), path.join(dir, part), { recursive: true });
+  for (const part of ['src', 'proxy', 'spawners', 'config', 'node_modules', 'package.json', '.build']) if (existsSync(path.join(ROOT, part))) cpSync(path.join(ROOT, part), path.join(dir, part), { recursive: true });
   cpSync(process.execPath, path.join(dir, 'node'));
   execFileSync('chmod', ['-R', 'a+rX', dir]);
   return { root: dir, node: path.join(dir, 'node'), cleanup: () => rmSync(dir, { recursive: true, force: true }) };

@@ -1,0 +1,32 @@
+/** @module Which dependencies the gateway loads from one pre-built bundle, where that bundle lives, and how a
+ *  bundle is known to match what is installed. Loading ~180 files of fastify, pino, undici, … one by one costs
+ *  more than everything else in a cold start (module resolution, stat and realpath per file); one file does
+ *  not. Our own TypeScript is never bundled: Node runs it directly (type stripping). */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
+export const ROOT = path.resolve(import.meta.dirname, '../..');
+export const DEFAULT_BUNDLE_DIR = path.join(ROOT, '.build/vendor');
+
+/** Bare specifiers our own code imports (statically or lazily) on the `serve` path. A package missing here still
+ *  works, loaded from node_modules; the start-imports test names any that start loads that way. */
+export const BUNDLED_PACKAGES = ['fastify', '@fastify/formbody', 'pino', 'jose', 'undici', 'yaml', '@sinclair/typebox', 'prom-client'];
+
+/** Bump when the bundle's layout or build options change, so old bundles count as stale. */
+const FORMAT = 1;
+
+/** Identifies the installed dependency tree: npm rewrites node_modules/.package-lock.json on every install, so a
+ *  bundle built before an `npm ci` or `npm install` no longer matches and is not used. */
+export function installedStamp(root = ROOT): string {
+  let lock: Buffer;
+  try { lock = readFileSync(path.join(root, 'node_modules/.package-lock.json')); } catch { return 'no node_modules'; }
+  return createHash('sha256').update(`${FORMAT}\n${BUNDLED_PACKAGES.join(',')}\n${process.versions.node.split('.')[0]}\n`).update(lock).digest('hex');
+}
+
+export const STAMP_FILE = 'stamp.json';
+export const shimFile = (pkg: string): string => `${pkg.replace('/', '__')}.mjs`;
+
+export function bundleIsFresh(dir = DEFAULT_BUNDLE_DIR): boolean {
+  try { return JSON.parse(readFileSync(path.join(dir, STAMP_FILE), 'utf8')).stamp === installedStamp(); } catch { return false; }
+}
