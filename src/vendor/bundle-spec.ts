@@ -16,12 +16,18 @@ export const BUNDLED_PACKAGES = ['fastify', '@fastify/formbody', 'pino', 'jose',
 /** Bump when the bundle's layout or build options change, so old bundles count as stale. */
 const FORMAT = 1;
 
-/** Identifies the installed dependency tree: npm rewrites node_modules/.package-lock.json on every install, so a
- *  bundle built before an `npm ci` or `npm install` no longer matches and is not used. */
+/** Identifies the installed production dependencies: npm rewrites node_modules/.package-lock.json on every
+ *  install, so a bundle built before an `npm ci` or `npm install` that changed them is not used. Dev-only entries
+ *  are left out, so a bundle built with the dev dependencies installed (esbuild is one) stays valid after
+ *  `npm prune --omit=dev`, as in the Docker image. */
 export function installedStamp(root = ROOT): string {
-  let lock: Buffer;
-  try { lock = readFileSync(path.join(root, 'node_modules/.package-lock.json')); } catch { return 'no node_modules'; }
-  return createHash('sha256').update(`${FORMAT}\n${BUNDLED_PACKAGES.join(',')}\n${process.versions.node.split('.')[0]}\n`).update(lock).digest('hex');
+  let lock: { packages?: Record<string, { dev?: boolean }> };
+  try { lock = JSON.parse(readFileSync(path.join(root, 'node_modules/.package-lock.json'), 'utf8')); } catch { return 'no node_modules'; }
+  const hash = createHash('sha256').update(`${FORMAT}\n${BUNDLED_PACKAGES.join(',')}\n${process.versions.node.split('.')[0]}\n`);
+  for (const [where, entry] of Object.entries(lock.packages ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    if (!entry.dev) hash.update(`${where}\0${JSON.stringify(entry)}\n`);
+  }
+  return hash.digest('hex');
 }
 
 export const STAMP_FILE = 'stamp.json';
