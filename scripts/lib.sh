@@ -44,9 +44,10 @@ ensure_npm_deps() {
   (cd "$ROOT" && npm ci --no-audit --no-fund >&2)
 }
 
-# The dependency bundle bin/kicloud loads at start (src/vendor/): rebuilt when node_modules changed since.
+# The dependency bundle bin/kicloud loads at start (src/vendor/): rebuilt when node_modules changed since. Without
+# it the gateway still runs (from node_modules, a slower start), so a failed build is a warning, not a stop.
 ensure_dependency_bundle() {
-  (cd "$ROOT" && node src/vendor/build.ts --if-stale)
+  (cd "$ROOT" && node src/vendor/build.ts --if-stale) || say "the dependency bundle was not built: the gateway loads node_modules instead (slower start)"
 }
 
 # The default profile's environment: JupyterLab 4 + ipykernel in a venv built from Debian's python3, in a

@@ -12,10 +12,33 @@ import { bundleIsFresh, BUNDLED_PACKAGES, DEFAULT_BUNDLE_DIR, installedStamp, RO
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 
 export async function buildBundle(dir = DEFAULT_BUNDLE_DIR): Promise<void> {
+  // Taken before bundling and compared after: an npm install meanwhile must not be stamped onto older code.
+  const stamp = installedStamp();
+  if (stamp === null) throw new Error('node_modules/.package-lock.json is missing: install with npm first');
   const { build } = await import('esbuild');
   const tmp = `${dir}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
+  try {
+    await buildInto(tmp, build);
+    if (installedStamp() !== stamp) throw new Error('node_modules changed during the build; run it again');
+    writeFileSync(path.join(tmp, STAMP_FILE), JSON.stringify({ stamp, built: new Date().toISOString(), packages: BUNDLED_PACKAGES }));
+    swapIn(tmp, dir);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** The old bundle is renamed aside, then the new one in: a start in between finds none and uses node_modules.
+ *  When another build got there first (the rename fails), its bundle is as good as ours. */
+function swapIn(tmp: string, dir: string): void {
+  const aside = `${dir}.old-${process.pid}`;
+  try { renameSync(dir, aside); } catch { /* none yet, or another build moved it */ }
+  try { renameSync(tmp, dir); } catch (err) { if (!bundleIsFresh(dir)) throw err; }
+  rmSync(aside, { recursive: true, force: true });
+}
+
+async function buildInto(tmp: string, build: typeof import('esbuild').build): Promise<void> {
   // The entry is an .mjs file so esbuild applies Node's rules to CommonJS packages (default = module.exports).
   const entry = path.join(tmp, 'entry.mjs');
   writeFileSync(entry, BUNDLED_PACKAGES.map((p, i) => `export * as p${i} from ${JSON.stringify(p)};\n`).join(''));
@@ -45,9 +68,6 @@ export async function buildBundle(dir = DEFAULT_BUNDLE_DIR): Promise<void> {
       (named.length ? `export const { ${named.join(', ')} } = pkg;\n` : ''));
   }
   await checkShims(tmp);
-  writeFileSync(path.join(tmp, STAMP_FILE), JSON.stringify({ stamp: installedStamp(), built: new Date().toISOString(), packages: BUNDLED_PACKAGES }));
-  rmSync(dir, { recursive: true, force: true });
-  renameSync(tmp, dir);
 }
 
 /** Each shim exports the same names, of the same kinds, as the package itself. */

@@ -10,7 +10,8 @@ export const ROOT = path.resolve(import.meta.dirname, '../..');
 export const DEFAULT_BUNDLE_DIR = path.join(ROOT, '.build/vendor');
 
 /** Bare specifiers our own code imports (statically or lazily) on the `serve` path. A package missing here still
- *  works, loaded from node_modules; the start-imports test names any that start loads that way. */
+ *  works, loaded from node_modules; the start-imports test names any that a static import chain loads that way
+ *  (lazy imports, like fastify's form-body plugin, it does not see). */
 export const BUNDLED_PACKAGES = ['fastify', '@fastify/formbody', 'pino', 'jose', 'undici', 'yaml', '@sinclair/typebox', 'prom-client'];
 
 /** Bump when the bundle's layout or build options change, so old bundles count as stale. */
@@ -20,9 +21,10 @@ const FORMAT = 1;
  *  install, so a bundle built before an `npm ci` or `npm install` that changed them is not used. Dev-only entries
  *  are left out, so a bundle built with the dev dependencies installed (esbuild is one) stays valid after
  *  `npm prune --omit=dev`, as in the Docker image. */
-export function installedStamp(root = ROOT): string {
+export function installedStamp(root = ROOT): string | null {
   let lock: { packages?: Record<string, { dev?: boolean }> };
-  try { lock = JSON.parse(readFileSync(path.join(root, 'node_modules/.package-lock.json'), 'utf8')); } catch { return 'no node_modules'; }
+  // No hidden lock file (no npm install, or another package manager): nothing to compare a bundle with.
+  try { lock = JSON.parse(readFileSync(path.join(root, 'node_modules/.package-lock.json'), 'utf8')); } catch { return null; }
   const hash = createHash('sha256').update(`${FORMAT}\n${BUNDLED_PACKAGES.join(',')}\n${process.versions.node.split('.')[0]}\n`);
   for (const [where, entry] of Object.entries(lock.packages ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     if (!entry.dev) hash.update(`${where}\0${JSON.stringify(entry)}\n`);
@@ -34,5 +36,7 @@ export const STAMP_FILE = 'stamp.json';
 export const shimFile = (pkg: string): string => `${pkg.replace('/', '__')}.mjs`;
 
 export function bundleIsFresh(dir = DEFAULT_BUNDLE_DIR): boolean {
-  try { return JSON.parse(readFileSync(path.join(dir, STAMP_FILE), 'utf8')).stamp === installedStamp(); } catch { return false; }
+  const installed = installedStamp();
+  if (installed === null) return false;
+  try { return JSON.parse(readFileSync(path.join(dir, STAMP_FILE), 'utf8')).stamp === installed; } catch { return false; }
 }

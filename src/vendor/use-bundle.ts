@@ -14,12 +14,14 @@ export function useDependencyBundle(dir = DEFAULT_BUNDLE_DIR, env = process.env)
   if (!bundleIsFresh(dir)) return 'stale or missing';
   const shims = new Map(BUNDLED_PACKAGES.map((p) => [p, pathToFileURL(path.join(dir, shimFile(p))).href]));
   const ownCode = pathToFileURL(ROOT).href + '/';
-  const foreign = pathToFileURL(path.join(ROOT, 'node_modules')).href + '/';
   registerHooks({
     resolve(specifier, context, nextResolve) {
       const shim = shims.get(specifier);
       const parent = context.parentURL;
-      if (shim && parent && parent.startsWith(ownCode) && !parent.startsWith(foreign)) return { url: shim, shortCircuit: true };
+      // ESM imports only: a require() expects module.exports, which an ES module shim is not.
+      if (shim && parent && parent.startsWith(ownCode) && !parent.includes('/node_modules/') && context.conditions?.includes('import')) {
+        return { url: shim, shortCircuit: true };
+      }
       return nextResolve(specifier, context);
     },
   });

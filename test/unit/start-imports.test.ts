@@ -3,13 +3,14 @@
  *    `import` of `node:http` does, through the facade's lazy `WebSocket` getter: 70 ms of a cold start on a
  *    slow core), nor the clients of backends the default config does not use;
  *  - with it (src/vendor/), every bundled package comes from the bundle: nothing of theirs from node_modules;
- *  - a bundle older than node_modules, or KICLOUD_NO_BUNDLE=1, is not used. */
+ *  - a bundle older than node_modules, or KICLOUD_NO_BUNDLE=1, is not used;
+ *  - bin/kicloud's entry registers the redirect before it imports the CLI (else the bundle goes unused). */
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { buildBundle } from '../../src/vendor/build.ts';
-import { BUNDLED_PACKAGES, STAMP_FILE } from '../../src/vendor/bundle-spec.ts';
+import { bundleIsFresh, BUNDLED_PACKAGES, STAMP_FILE } from '../../src/vendor/bundle-spec.ts';
 import { ROOT } from '../helpers/gateway.ts';
 
 interface Loaded { bundle: string; builtins: string[]; urls: string[] }
@@ -68,4 +69,16 @@ t.test('with a fresh bundle, the bundled packages come from it and nothing of th
   t.same(stale.urls.filter((u) => u.includes(dir)), [], 'nothing loaded from it');
   rmSync(dir, { recursive: true });
   t.equal(probe(dir).bundle, 'stale or missing', 'nor a missing one');
+});
+
+t.test('the CLI entry points the imports at the bundle before loading the CLI', async (t) => {
+  if (!bundleIsFresh()) await buildBundle();      // ./scripts/test has built it; a bare `npx tap` may not have
+  const recorder = 'data:text/javascript,' + encodeURIComponent(`import { registerHooks } from 'node:module';
+    registerHooks({ load(url, context, nextLoad) { if (url.includes('/node_modules/') || url.includes('/.build/vendor/')) process.stderr.write('LOADED ' + url + '\\n'); return nextLoad(url, context); } });`);
+  const r = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', '--import', recorder, path.join(ROOT, 'src/cli/entry.ts'), 'config', '--help'],
+    { cwd: ROOT, encoding: 'utf8', env: { PATH: process.env.PATH } });
+  t.equal(r.status, 0, r.stderr);
+  const loaded = r.stderr.split('\n').filter((l) => l.startsWith('LOADED ')).map((l) => l.slice(7));
+  t.ok(loaded.some((u) => u.endsWith('/.build/vendor/yaml.mjs')), 'the config loader\'s yaml came from the bundle');
+  t.same(loaded.filter((u) => u.includes('/node_modules/yaml/')), [], 'and not from node_modules');
 });
