@@ -3,7 +3,7 @@
  *  the first page of a server just started by hand (no gateway): a fresh server's first page costs more than
  *  later ones (Jupyter renders and reads its files for the first time), and a first spawn always pays it. */
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { fmt, median, stopServer, table, type Gateway } from './lib.ts';
+import { fmt, median, startServer, stopServer, table, type Gateway } from './lib.ts';
 
 const LAUNCH = { executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
   '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] };
@@ -51,8 +51,10 @@ async function timeLab(browser: Browser, prepare: (p: Page) => Promise<void>, ac
 
 export interface FreshServer { url: string; stop: () => Promise<void> }
 
-export async function browserRuns(o: { gw: Gateway; users: string[]; password: (u: string) => string; directUrl: string;
-  freshServer: (run: number) => Promise<FreshServer> }): Promise<BrowserResult> {
+/** Each first spawn runs with no other user server up, as the bare starts it is compared with were measured: the
+ *  servers are stopped after their first-spawn run and started again (untimed) for the runs that need them. */
+export async function browserRuns(o: { gw: Gateway; users: string[]; password: (u: string) => string;
+  directServer: () => Promise<FreshServer>; freshServer: (run: number) => Promise<FreshServer> }): Promise<BrowserResult> {
   const browser = await chromium.launch(LAUNCH);
   const out: BrowserResult = {};
   const record = (name: string, r: { load: number; shell: number; phases: Phases }) => {
@@ -69,10 +71,24 @@ export async function browserRuns(o: { gw: Gateway; users: string[]; password: (
       sessionStorage.setItem('kicloud-bench-submit-at', String(performance.timeOrigin + performance.now()))));
   }, (p: Page) => p.click('#login_submit')] as const;
   try {
-    for (const u of o.users) record(FIRST_SPAWN, await timeLab(browser, ...loginThenLab(u)));
-    for (const u of o.users) record('login → lab, server running (gateway)', await timeLab(browser, ...loginThenLab(u)));
-    for (let i = 0; i < o.users.length; i++) {
-      record('lab from the running server (no gateway)', await timeLab(browser, async () => {}, (p) => p.goto(o.directUrl, { waitUntil: 'commit' })));
+    for (const u of o.users) {
+      record(FIRST_SPAWN, await timeLab(browser, ...loginThenLab(u)));
+      await stopServer(o.gw, u);
+    }
+    for (const u of o.users) {
+      await startServer(o.gw, u);
+      record('login → lab, server running (gateway)', await timeLab(browser, ...loginThenLab(u)));
+      await stopServer(o.gw, u);
+    }
+    const direct = await o.directServer();
+    try {
+      // Untimed: a server's first page costs more (FIRST_PAGE measures that); this case is the page once served.
+      await timeLab(browser, async () => {}, (p) => p.goto(direct.url, { waitUntil: 'commit' }));
+      for (let i = 0; i < o.users.length; i++) {
+        record('lab from the running server (no gateway)', await timeLab(browser, async () => {}, (p) => p.goto(direct.url, { waitUntil: 'commit' })));
+      }
+    } finally {
+      await direct.stop();
     }
     for (let i = 0; i < o.users.length; i++) {
       const fresh = await o.freshServer(i);

@@ -175,19 +175,15 @@ runMain(async () => {
   let browser;
   if (!opt['skip-browser']) {
     await sleep(3000);
-    const direct = launchByHand(profile, acc('h00'), 'h00', await freePort(), dir);
-    await direct.ready;
+    const byHand = async (u: string) => {
+      const server = launchByHand(profile, acc(u), u, await freePort(), dir);
+      await server.ready;
+      return { url: `http://127.0.0.1:${server.port}${server.baseUrl}lab?token=${server.token}`, stop: () => stop(server.proc) };
+    };
     browser = await browserRuns({
       gw, users: gwUsers.filter((u) => u.startsWith('b')), password: (u) => `${u}-password`,
-      directUrl: `http://127.0.0.1:${direct.port}${direct.baseUrl}lab?token=${direct.token}`,
-      freshServer: async (i) => {
-        const u = `f${pad(i + 1)}`;
-        const fresh = launchByHand(profile, acc(u), u, await freePort(), dir);
-        await fresh.ready;
-        return { url: `http://127.0.0.1:${fresh.port}${fresh.baseUrl}lab?token=${fresh.token}`, stop: () => stop(fresh.proc) };
-      },
+      directServer: () => byHand('h00'), freshServer: (i) => byHand(`f${pad(i + 1)}`),
     });
-    await stop(direct.proc);
   }
   printSpawn(spawnResult);
   if (browser) {
