@@ -3,7 +3,7 @@
  *  `import` of that package, so our code sees the same exports either way (checked before the bundle is kept).
  *  Usage: node src/vendor/build.ts [--if-stale] [--out DIR]. Written to a temporary folder, then renamed into
  *  place: a gateway starting meanwhile sees the old bundle or none, never half of one. */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -89,7 +89,7 @@ async function checkShims(dir: string): Promise<void> {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const { values } = parseArgs({ options: { 'if-stale': { type: 'boolean' }, out: { type: 'string' } } });
   const dir = path.resolve(values.out ?? DEFAULT_BUNDLE_DIR);
-  if (values['if-stale'] && existsSync(dir) && bundleIsFresh(dir)) process.exit(0);
+  if (values['if-stale'] && bundleIsFresh(dir)) process.exit(0);
   const t0 = performance.now();
   await buildBundle(dir);
   process.stderr.write(`dependency bundle built in ${dir} (${Math.round(performance.now() - t0)} ms)\n`);

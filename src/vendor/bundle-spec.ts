@@ -21,10 +21,10 @@ const FORMAT = 1;
  *  install, so a bundle built before an `npm ci` or `npm install` that changed them is not used. Dev-only entries
  *  are left out, so a bundle built with the dev dependencies installed (esbuild is one) stays valid after
  *  `npm prune --omit=dev`, as in the Docker image. */
-export function installedStamp(root = ROOT): string | null {
+export function installedStamp(): string | null {
   let lock: { packages?: Record<string, { dev?: boolean }> };
   // No hidden lock file (no npm install, or another package manager): nothing to compare a bundle with.
-  try { lock = JSON.parse(readFileSync(path.join(root, 'node_modules/.package-lock.json'), 'utf8')); } catch { return null; }
+  try { lock = JSON.parse(readFileSync(path.join(ROOT, 'node_modules/.package-lock.json'), 'utf8')); } catch { return null; }
   const hash = createHash('sha256').update(`${FORMAT}\n${BUNDLED_PACKAGES.join(',')}\n${process.versions.node.split('.')[0]}\n`);
   for (const [where, entry] of Object.entries(lock.packages ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     if (!entry.dev) hash.update(`${where}\0${JSON.stringify(entry)}\n`);
