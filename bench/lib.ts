@@ -6,6 +6,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { USERADD, USERDEL } from '../spawners/local/accounts.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '..');
 export const NODE = process.execPath;
@@ -227,7 +228,7 @@ export function claimAccount(name: string): boolean {
 export function createAccount(name: string, home: string): number {
   if (!claimAccount(name)) throw new Error(`account ${name} already exists: left over from another run? (userdel -r ${name})`);
   const t0 = performance.now();
-  execFileSync('useradd', ['--system', '--user-group', '--create-home', '--home-dir', home, '--shell', '/usr/sbin/nologin',
+  execFileSync(USERADD, ['--system', '--user-group', '--create-home', '--home-dir', home, '--shell', '/usr/sbin/nologin',
     '--comment', `kicloud bench ${name}`, name]);
   return performance.now() - t0;
 }
@@ -242,7 +243,7 @@ async function deleteAccount(name: string): Promise<void> {
     for (const pid of pids) { try { process.kill(pid, i ? 'SIGKILL' : 'SIGTERM'); } catch { /* gone */ } }
     await sleep(i ? 500 : 2000);
   }
-  try { execFileSync('userdel', ['-r', name], { stdio: ['ignore', 'ignore', 'pipe'] }); } catch (err) {
+  try { execFileSync(USERDEL, ['-r', name], { stdio: ['ignore', 'ignore', 'pipe'] }); } catch (err) {
     console.error(`userdel -r ${name}: ${(err as { stderr?: Buffer }).stderr?.toString().trim()}`);
   }
 }

@@ -9,9 +9,9 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 // Absolute: the gateway's PATH may lack /usr/sbin (systemd units, `su` without -l).
-const USERADD = '/usr/sbin/useradd';
-const USERDEL = '/usr/sbin/userdel';
-const PKILL = '/usr/bin/pkill';
+export const USERADD = '/usr/sbin/useradd';
+export const USERDEL = '/usr/sbin/userdel';
+export const PKILL = '/usr/bin/pkill';
 
 export interface Account { name: string; uid: number; gid: number; home: string }
 

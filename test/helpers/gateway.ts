@@ -9,6 +9,8 @@ import { request as httpRequest } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+// Absolute paths, as the spawner uses: a test runner's PATH may lack /usr/sbin, and then cleanup left accounts behind.
+import { PKILL, USERDEL } from '../../spawners/local/accounts.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const ENVS_DIR = process.env.KICLOUD_ENVS_DIR || (process.getuid?.() === 0 ? '/opt/kicloud/envs' : path.join(process.env.HOME ?? '/tmp', '.local/share/kicloud/envs'));
@@ -214,7 +216,7 @@ export class Gateway {
     await this.kill9().catch(() => {});
     const users = this.createdAccounts();
     for (const account of users) {
-      try { execFileSync('pkill', ['-KILL', '-u', account], { stdio: 'ignore' }); } catch { /* none */ }
+      try { execFileSync(PKILL, ['-KILL', '-u', account], { stdio: 'ignore' }); } catch { /* none */ }
     }
     await sleep(100);
     for (const account of users) await removeAccount(account);
@@ -257,12 +259,12 @@ async function removeAccount(account: string): Promise<void> {
   let last = '';
   for (let attempt = 0; attempt < 10; attempt++) {
     try {
-      execFileSync('userdel', ['-r', '-f', account], { stdio: ['ignore', 'ignore', 'pipe'] });
+      execFileSync(USERDEL, ['-r', '-f', account], { stdio: ['ignore', 'ignore', 'pipe'] });
       return;
     } catch (err) {
       if (!accountNames().includes(account)) return;
       last = String((err as { stderr?: Buffer }).stderr ?? err).trim();
-      try { execFileSync('pkill', ['-KILL', '-u', account], { stdio: 'ignore' }); } catch { /* none left */ }
+      try { execFileSync(PKILL, ['-KILL', '-u', account], { stdio: 'ignore' }); } catch { /* none left */ }
       await sleep(200);
     }
   }
