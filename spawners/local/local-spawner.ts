@@ -93,6 +93,11 @@ export class LocalSpawner implements Spawner {
 
   async poll(handle: ServerHandle): Promise<ServerStatus> {
     const s = handle.state as unknown as LocalState;
+    // A child of ours that has not exited yet needs no /proc read (readiness polls this about a hundred times a
+    // spawn): its 'exit' event unwatches it in the same tick that reaps it, and until then its pid cannot be
+    // reused. Adopted servers (watched by a timer) and everything else are checked in /proc.
+    const watched = this.#watched.get(keyString(handle.key));
+    if (watched && watched.pid === s.pid && !watched.timer) return { running: true };
     const start = await processStartTime(s.pid);
     if (start === null) return { running: false, reason: this.#exitReasons.get(s.pid) ?? `process ${s.pid} is gone` };
     if (s.startTime && start !== s.startTime) return { running: false, reason: `pid ${s.pid} now belongs to another process` };

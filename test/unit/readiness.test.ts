@@ -1,0 +1,60 @@
+/** Readiness polling (src/spawn/readiness.ts) with an injected spawner and a real HTTP server that starts
+ *  listening late: the token goes out only after the listener's owner is checked, and that check (a read of
+ *  the kernel's socket tables, milliseconds of system CPU each) runs only once something accepts connections. */
+import t from 'tap';
+import { createServer, type Server } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ServerHandle, Spawner } from '../../spawners/spawner.ts';
+import { waitUntilReady } from '../../src/spawn/readiness.ts';
+import { freePort } from '../../spawners/local/ports.ts';
+
+function fakeSpawner(owner: () => 'server' | 'none' | 'other') {
+  const calls = { listenerOwner: 0 };
+  const spawner = {
+    poll: async () => ({ running: true }),
+    listenerOwner: async () => { calls.listenerOwner++; return owner(); },
+    logTail: async () => 'log tail',
+  } as unknown as Spawner;
+  return { spawner, calls };
+}
+
+function listenLater(port: number, afterMs: number, seen: string[]): Promise<Server> {
+  const server = createServer((req, res) => { seen.push(String(req.headers.authorization)); res.end('{}'); });
+  return sleep(afterMs).then(() => new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve(server))));
+}
+
+t.test('owner checked only once something listens, then the token is sent', async (t) => {
+  const port = await freePort();
+  const seen: string[] = [];
+  const { spawner, calls } = fakeSpawner(() => 'server');
+  const handle: ServerHandle = { key: { user: 'alice', server: '' }, url: `http://127.0.0.1:${port}`, state: {} };
+  const later = listenLater(port, 400, seen);
+  const t0 = performance.now();
+  await waitUntilReady(spawner, handle, { readyPath: '/api/status', token: 'tok', timeoutMs: 5000, signal: new AbortController().signal });
+  const server = await later;
+  t.teardown(() => server.close());
+  t.ok(performance.now() - t0 >= 400, 'ready only after the server listened');
+  t.equal(calls.listenerOwner, 1, 'one owner check for about 20 polls before the server listened');
+  t.same(seen, ['token tok'], 'one probe, with the server token');
+});
+
+t.test('a listener another account owns gets no request and the spawn fails', async (t) => {
+  const port = await freePort();
+  const seen: string[] = [];
+  const server = await listenLater(port, 0, seen);
+  t.teardown(() => server.close());
+  const { spawner } = fakeSpawner(() => 'other');
+  const handle: ServerHandle = { key: { user: 'alice', server: '' }, url: `http://127.0.0.1:${port}`, state: {} };
+  await t.rejects(waitUntilReady(spawner, handle, { readyPath: '/api/status', token: 'tok', timeoutMs: 5000, signal: new AbortController().signal }),
+    /another account is listening/);
+  t.same(seen, [], 'no request reached it');
+});
+
+t.test('nothing ever listens: a timeout that says so', async (t) => {
+  const port = await freePort();
+  const { spawner, calls } = fakeSpawner(() => 'none');
+  const handle: ServerHandle = { key: { user: 'alice', server: '' }, url: `http://127.0.0.1:${port}`, state: {} };
+  await t.rejects(waitUntilReady(spawner, handle, { readyPath: '/api/status', token: 'tok', timeoutMs: 1000, signal: new AbortController().signal }),
+    { message: /did not answer \/api\/status within 1 s \(no answer yet\)/ });
+  t.equal(calls.listenerOwner, 0, 'no owner check while the connect is refused');
+});
