@@ -9,7 +9,8 @@ import {
   api, createAccount, fmt, freePort, lookupAccount, makeTmpDir, median, onCleanup, percentile, randomToken, ROOT, runMain, start,
   startGateway, startServer, stop, stopServer, table, writeGatewayConfig, type Account, type Gateway, type Proc,
 } from './lib.ts';
-import { browserRuns, FIRST_PAGE, FIRST_SPAWN, printBrowser } from './spawn-browser.ts';
+import { BARE_START_THEN_PAGE, browserRuns, FIRST_PAGE, FIRST_SPAWN, printBrowser, RUNNING_PAGE } from './spawn-browser.ts';
+import { READY_BACKOFF } from '../src/spawn/readiness.ts';      // the by-hand side polls exactly as the gateway does
 
 const { values: opt } = parseArgs({ options: {
   quick: { type: 'boolean' }, users: { type: 'string' }, rounds: { type: 'string' }, singles: { type: 'string' }, 'browser-runs': { type: 'string' }, 'skip-browser': { type: 'boolean' },
@@ -38,7 +39,7 @@ function defaultProfile(): Profile {
 }
 
 /** The profile's command as the local spawner runs it (argv, env, account, own process group); resolves with
- *  ms from exec until base_url/api/status answers 200, polled with the gateway's backoff (20 ms × 1.5 … 250 ms). */
+ *  ms from exec until base_url/api/status answers 200, polled with the gateway's own backoff (READY_BACKOFF). */
 function launchByHand(profile: Profile, acc: Account, user: string, port: number, dir: string) {
   const baseUrl = `/user/${user}/`, token = randomToken();
   const values: Record<string, string> = { port: String(port), base_url: baseUrl, user, server_name: '', home: acc.home, envs: ENVS };
@@ -54,7 +55,8 @@ function launchByHand(profile: Profile, acc: Account, user: string, port: number
   const proc = start(`hand-${user}`, argv[0], argv.slice(1), dir, { uid: acc.uid, gid: acc.gid, cwd: acc.home, env, detached: true });
   const ready = (async () => {
     const url = `http://127.0.0.1:${port}${baseUrl}api/status?no_track_activity=1`;
-    for (let delay = 20; performance.now() - t0 < profile.start_timeout * 1000; delay = Math.min(delay * 1.5, 250)) {
+    const { firstMs, factor, maxMs } = READY_BACKOFF;
+    for (let delay: number = firstMs; performance.now() - t0 < profile.start_timeout * 1000; delay = Math.min(delay * factor, maxMs)) {
       if (proc.child.exitCode !== null) throw new Error(`${argv[0]} for ${user} exited with ${proc.child.exitCode}; see ${proc.log}`);
       try {
         const res = await fetch(url, { headers: { authorization: `token ${token}` }, signal: AbortSignal.timeout(2000) });
@@ -188,12 +190,19 @@ runMain(async () => {
   printSpawn(spawnResult);
   if (browser) {
     printBrowser(browser);
-    // READINGS #1: login → JupyterLab page (first spawn) ≤ bare start + the same page from a server + 0.3 s. The
-    // page is the first one a just-started server serves, as in a first spawn.
-    const bare = median(spawnResult.single['by hand']), page = median(browser[FIRST_PAGE].loadMs);
-    const measured = median(browser[FIRST_SPAWN].loadMs);
-    console.log(`login → first spawn → lab load event ${fmt(measured)} ms vs budget ${fmt(bare)} (bare start) + ${fmt(page)} ` +
-      `(first page of a fresh server) + 300 = ${fmt(bare + page + 300)} ms: ${measured <= bare + page + 300 ? 'within' : 'OVER'} by ${fmt(Math.abs(bare + page + 300 - measured))} ms`);
+    // READINGS #1: login → JupyterLab page (first spawn) ≤ bare start + the same page from a running server + 0.3 s.
+    // Also against the first page of a just-started server (a first spawn always pays it), and against a start
+    // by hand followed at once by its first page, timed in one go in the same settled browser.
+    const bare = median(spawnResult.single['by hand']), measured = median(browser[FIRST_SPAWN].loadMs);
+    const budgets: [string, number][] = [
+      [`${fmt(bare)} (bare start) + ${fmt(median(browser[RUNNING_PAGE].loadMs))} (page from a running server)`, bare + median(browser[RUNNING_PAGE].loadMs)],
+      [`${fmt(bare)} (bare start) + ${fmt(median(browser[FIRST_PAGE].loadMs))} (first page of a fresh server)`, bare + median(browser[FIRST_PAGE].loadMs)],
+      [`${fmt(median(browser[BARE_START_THEN_PAGE].loadMs))} (start by hand, then its first page, in one go)`, median(browser[BARE_START_THEN_PAGE].loadMs)],
+    ];
+    console.log(`login → first spawn → lab load event: ${fmt(measured)} ms, against budgets of 300 ms over`);
+    for (const [what, ms] of budgets) {
+      console.log(`  ${what} + 300 = ${fmt(ms + 300)} ms: ${measured <= ms + 300 ? 'within' : 'OVER'} by ${fmt(Math.abs(ms + 300 - measured))} ms`);
+    }
   }
   if (opt.json) writeFileSync(opt.json, JSON.stringify({ users: N, spawn: spawnResult, browser }, null, 1));
 });

@@ -6,13 +6,18 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ServerHandle, Spawner } from '../../spawners/spawner.ts';
 import { SpawnError, SpawnTimeout } from '../errors.ts';
 
+/** Poll delays: the first, growth factor, cap. Capped low: every ms between the server listening and us noticing
+ *  is a ms the user waits, and a poll before the server listens costs a /proc/PID/stat read and a refused
+ *  connect. bench/spawn polls a server started by hand with the same delays. */
+export const READY_BACKOFF = { firstMs: 10, factor: 1.5, maxMs: 25 } as const;
+
 export interface ReadyOptions { readyPath: string; token: string; timeoutMs: number; signal: AbortSignal; onWaiting?: () => void }
 
 export async function waitUntilReady(spawner: Spawner, handle: ServerHandle, o: ReadyOptions): Promise<void> {
   const deadline = Date.now() + o.timeoutMs;
   const sep = o.readyPath.includes('?') ? '&' : '?';
   const url = `${handle.url}${o.readyPath}${sep}no_track_activity=1`;
-  let delay = 10, announced = false, lastError = 'no answer yet';
+  let delay: number = READY_BACKOFF.firstMs, announced = false, lastError = 'no answer yet';
   while (Date.now() < deadline) {
     if (o.signal.aborted) throw new SpawnError('the spawn was cancelled');
     const status = await spawner.poll(handle);
@@ -40,9 +45,7 @@ export async function waitUntilReady(spawner: Spawner, handle: ServerHandle, o: 
     }
     if (!announced) { announced = true; o.onWaiting?.(); }
     await sleep(Math.min(delay, Math.max(0, deadline - Date.now())));
-    // Capped low: every ms between the server listening and us noticing is a ms the user waits. A poll before
-    // the server listens costs a /proc/PID/stat read and a refused connect.
-    delay = Math.min(delay * 1.5, 25);
+    delay = Math.min(delay * READY_BACKOFF.factor, READY_BACKOFF.maxMs);
   }
   throw new SpawnTimeout(`the server did not answer ${o.readyPath} within ${Math.round(o.timeoutMs / 1000)} s (${lastError})`,
     { logTail: await spawner.logTail(handle) });
