@@ -112,10 +112,33 @@ export async function browserRuns(o: { gw: Gateway; users: string[]; password: (
   // A page of the server's own origin (Jupyter's unauthenticated version endpoint), as the login page is the
   // gateway's: the timed goto then starts from a settled page of that origin, not from a renderer's start-up.
   const fromItsOrigin = (url: string) => async (p: Page) => { await p.goto(new URL('api', url.replace(/lab\?.*$/, '')).href); };
+  const firstSpawn = async (u: string) => {
+    record(FIRST_SPAWN, await timeLab(browser, ...loginThenLab(u)));
+    await stopServer(o.gw, u);
+  };
+  // Started inside the timed action, once the browser has settled on a page of the same site (the gateway's
+  // login page: 127.0.0.1, another port), and loaded the moment it answers, as a first spawn loads it (a
+  // just-started server is still busy for a while after its first answer).
+  const startByHandThenPage = async (run: number) => {
+    const started: FreshServer[] = [];
+    try {
+      const r = await timeLab(browser, async (p) => { await p.goto(`${o.gw.url}/hub/login`); }, async (p) => {
+        started.push(await o.freshServer(run));
+        await p.goto(started[0].url, { waitUntil: 'commit' });
+      });
+      record(BARE_START_THEN_PAGE, r);
+      const fromGoto = r.phases.before;
+      record(FIRST_PAGE, { ...r, load: r.load - fromGoto, shell: r.shell - fromGoto, phases: { ...r.phases, before: 0 } });
+    } finally {
+      await started[0]?.stop();
+    }
+  };
   try {
-    for (const u of o.users) {
-      record(FIRST_SPAWN, await timeLab(browser, ...loginThenLab(u)));
-      await stopServer(o.gw, u);
+    // In pairs, which side goes first alternating: this machine's speed drifts within minutes, and a run of
+    // first spawns followed by a run of starts by hand would compare two different machines.
+    for (let i = 0; i < o.users.length; i++) {
+      const sides = [() => firstSpawn(o.users[i]), () => startByHandThenPage(i)];
+      for (const side of i % 2 ? sides.reverse() : sides) await side();
     }
     for (const u of o.users) {
       await startServer(o.gw, u);
@@ -131,23 +154,6 @@ export async function browserRuns(o: { gw: Gateway; users: string[]; password: (
       }
     } finally {
       await direct.stop();
-    }
-    for (let i = 0; i < o.users.length; i++) {
-      // Started inside the timed action, once the browser has settled on a page of the same site (the gateway's
-      // login page: 127.0.0.1, another port), and loaded the moment it answers, as a first spawn loads it (a
-      // just-started server is still busy for a while after its first answer).
-      const started: FreshServer[] = [];
-      try {
-        const r = await timeLab(browser, async (p) => { await p.goto(`${o.gw.url}/hub/login`); }, async (p) => {
-          started.push(await o.freshServer(i));
-          await p.goto(started[0].url, { waitUntil: 'commit' });
-        });
-        record(BARE_START_THEN_PAGE, r);
-        const fromGoto = r.phases.before;
-        record(FIRST_PAGE, { ...r, load: r.load - fromGoto, shell: r.shell - fromGoto, phases: { ...r.phases, before: 0 } });
-      } finally {
-        await started[0]?.stop();
-      }
     }
   } finally {
     await browser.close();

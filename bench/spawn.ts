@@ -149,6 +149,22 @@ runMain(async () => {
     }
   }
   process.stderr.write('1 alone: done\n');
+  // Next to the starts alone that the budget uses, before the batches: one run measured after the batches had
+  // its first spawns 1 s slower than the starts by hand that followed them, which nothing later reproduced.
+  let browser;
+  if (!opt['skip-browser']) {
+    await sleep(3000);
+    const byHand = async (u: string) => {
+      const server = launchByHand(profile, acc(u), u, await freePort(), dir);
+      await server.ready;
+      return { url: `http://127.0.0.1:${server.port}${server.baseUrl}lab?token=${server.token}`, stop: () => stop(server.proc) };
+    };
+    browser = await browserRuns({
+      gw, users: gwUsers.filter((u) => u.startsWith('b')), password: (u) => `${u}-password`,
+      directServer: () => byHand('h00'), freshServer: (i) => byHand(`f${pad(i + 1)}`),
+    });
+  }
+  if (browser) process.stderr.write('browser: done\n');
   const rounds: Record<'by hand' | 'gateway', Batch[]> = { 'by hand': [], gateway: [] };
   const sides = {
     'by hand': async (r: number) => {
@@ -174,19 +190,6 @@ runMain(async () => {
   const merge = (bs: Batch[]): Batch => ({ each: bs.flatMap((b) => b.each), allMs: median(bs.map((b) => b.allMs)) });
   const spawnResult = { useraddMs, single, batches: { 'by hand': merge(rounds['by hand']), gateway: merge(rounds.gateway) }, rounds };
 
-  let browser;
-  if (!opt['skip-browser']) {
-    await sleep(3000);
-    const byHand = async (u: string) => {
-      const server = launchByHand(profile, acc(u), u, await freePort(), dir);
-      await server.ready;
-      return { url: `http://127.0.0.1:${server.port}${server.baseUrl}lab?token=${server.token}`, stop: () => stop(server.proc) };
-    };
-    browser = await browserRuns({
-      gw, users: gwUsers.filter((u) => u.startsWith('b')), password: (u) => `${u}-password`,
-      directServer: () => byHand('h00'), freshServer: (i) => byHand(`f${pad(i + 1)}`),
-    });
-  }
   printSpawn(spawnResult);
   if (browser) {
     printBrowser(browser);
@@ -199,6 +202,9 @@ runMain(async () => {
       [`${fmt(bare)} (bare start) + ${fmt(median(browser[FIRST_PAGE].loadMs))} (first page of a fresh server)`, bare + median(browser[FIRST_PAGE].loadMs)],
       [`${fmt(median(browser[BARE_START_THEN_PAGE].loadMs))} (start by hand, then its first page, in one go)`, median(browser[BARE_START_THEN_PAGE].loadMs)],
     ];
+    const perPair = browser[FIRST_SPAWN].loadMs.map((ms, i) => ms - browser[BARE_START_THEN_PAGE].loadMs[i]);
+    console.log(`\nlogin → first spawn → lab, minus start by hand → its first page, per pair (ms): ${perPair.map((d) => fmt(d)).join(', ')}; ` +
+      `median ${fmt(median(perPair))} (READINGS #1 allows 300)`);
     console.log(`login → first spawn → lab load event: ${fmt(measured)} ms, against budgets of 300 ms over`);
     for (const [what, ms] of budgets) {
       console.log(`  ${what} + 300 = ${fmt(ms + 300)} ms: ${measured <= ms + 300 ? 'within' : 'OVER'} by ${fmt(Math.abs(ms + 300 - measured))} ms`);
