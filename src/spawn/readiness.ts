@@ -7,8 +7,9 @@ import type { ServerHandle, Spawner } from '../../spawners/spawner.ts';
 import { SpawnError, SpawnTimeout } from '../errors.ts';
 
 /** Poll delays: the first, growth factor, cap. Capped low: every ms between the server listening and us noticing
- *  is a ms the user waits, and a poll before the server listens costs a /proc/PID/stat read and a refused
- *  connect. bench/spawn polls a server started by hand with the same delays. */
+ *  is a ms the user waits, and a poll before the server listens costs little (the local spawner answers poll()
+ *  from memory for its own children; then a refused connect). bench/spawn polls a server started by hand with
+ *  the same delays. */
 export const READY_BACKOFF = { firstMs: 10, factor: 1.5, maxMs: 25 } as const;
 
 export interface ReadyOptions { readyPath: string; token: string; timeoutMs: number; signal: AbortSignal; onWaiting?: () => void }
