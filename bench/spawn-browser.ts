@@ -23,9 +23,10 @@ export const RUNNING_PAGE = 'lab from the running server (no gateway)';
 interface Phases { before: number; redirects: number; document: number; assets: number; requests: number }
 export type BrowserResult = Record<string, { loadMs: number[]; shellMs: number[]; phases: Phases[]; settleMs: number[] }>;
 
-/** CPU ticks of this process's Chromium descendants (Playwright launches the browser as our child). */
-function browserTicks(): number {
-  const parent = new Map<number, number>(), ticks = new Map<number, number>(), chromiumPids: number[] = [];
+/** CPU ticks per pid of the browser: every descendant of this process's `chromium` child (Playwright launches
+ *  it as our child), whatever its own name. */
+function browserTicks(): Map<number, number> {
+  const parent = new Map<number, number>(), ticks = new Map<number, number>(), roots = new Set<number>();
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     let stat: string;
@@ -33,11 +34,15 @@ function browserTicks(): number {
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     parent.set(Number(d), Number(f[1]));
     ticks.set(Number(d), Number(f[11]) + Number(f[12]));
-    if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) === 'chromium') chromiumPids.push(Number(d));
+    if (Number(f[1]) === process.pid && stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) === 'chromium') roots.add(Number(d));
   }
-  const ours = (pid: number) => { for (let p = pid, i = 0; p > 1 && i < 64; p = parent.get(p) ?? 0, i++) if (p === process.pid) return true; return false; };
-  return chromiumPids.filter(ours).reduce((sum, pid) => sum + (ticks.get(pid) ?? 0), 0);
+  const inBrowser = (pid: number) => { for (let p = pid, i = 0; p > 1 && i < 64; p = parent.get(p) ?? 0, i++) if (roots.has(p)) return true; return false; };
+  return new Map([...ticks].filter(([pid]) => inBrowser(pid)));
 }
+
+/** Ticks used between two samples: per process, so one that exits meanwhile does not look like idleness. */
+const ticksBetween = (before: Map<number, number>, now: Map<number, number>) =>
+  [...now].reduce((sum, [pid, t]) => sum + Math.max(0, t - (before.get(pid) ?? 0)), 0);
 
 /** Waits until the browser has used under 5 % of a core for 500 ms (at most 15 s); returns the ms waited. A new
  *  context starts a renderer process that keeps a core busy for 1.5-2 s after its first page has loaded
@@ -49,7 +54,7 @@ async function settle(): Promise<number> {
   for (let before = browserTicks(); performance.now() - t0 < 15_000;) {
     await sleep(500);
     const now = browserTicks();
-    if ((now - before) * (1000 / CLK_TCK) < 25) break;
+    if (ticksBetween(before, now) * (1000 / CLK_TCK) < 25) break;
     before = now;
   }
   return performance.now() - t0;

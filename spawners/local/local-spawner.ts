@@ -25,7 +25,7 @@ export class LocalSpawner implements Spawner {
   readonly #accounts: Accounts;
   readonly #logDir: string;
   readonly #listeners = new Set<(key: ServerKey, status: ServerStatus) => void>();
-  readonly #watched = new Map<string, { pid: number; timer?: NodeJS.Timeout }>();
+  readonly #watched = new Map<string, { pid: number; startTime?: number; timer?: NodeJS.Timeout }>();
   readonly #launching = new Map<string, ProgressEvent[]>();
   readonly #exitReasons = new Map<number, string>();   // pid → how our child ended, for messages ("exited with code 3")
 
@@ -78,6 +78,8 @@ export class LocalSpawner implements Spawner {
       this.#watch(id, { pid });
       child.once('exit', (code, signal) => this.#exited(req.key, pid, code, signal));
       const startTime = await processStartTime(pid);
+      const watched = this.#watched.get(id);
+      if (watched?.pid === pid && startTime !== null) watched.startTime = startTime;
       const state: LocalState = { pid, startTime: startTime ?? 0, port, uid: account.uid, account: account.name, home: account.home, log };
       events.push({ message: `process ${pid} started, listening on port ${port}` });
       return { key: req.key, url: `http://127.0.0.1:${port}`, state: state as unknown as Record<string, unknown> };
@@ -95,9 +97,10 @@ export class LocalSpawner implements Spawner {
     const s = handle.state as unknown as LocalState;
     // A child of ours that has not exited yet needs no /proc read (readiness polls this about a hundred times a
     // spawn): its 'exit' event unwatches it in the same tick that reaps it, and until then its pid cannot be
-    // reused. Adopted servers (watched by a timer) and everything else are checked in /proc.
+    // reused. The start time must match too: a stale handle of an earlier server whose pid the new child got
+    // is not running. Adopted servers (watched by a timer) and everything else are checked in /proc.
     const watched = this.#watched.get(keyString(handle.key));
-    if (watched && watched.pid === s.pid && !watched.timer) return { running: true };
+    if (watched && !watched.timer && watched.pid === s.pid && watched.startTime && watched.startTime === s.startTime) return { running: true };
     const start = await processStartTime(s.pid);
     if (start === null) return { running: false, reason: this.#exitReasons.get(s.pid) ?? `process ${s.pid} is gone` };
     if (s.startTime && start !== s.startTime) return { running: false, reason: `pid ${s.pid} now belongs to another process` };

@@ -25,10 +25,12 @@ export async function waitUntilReady(spawner: Spawner, handle: ServerHandle, o: 
     if (!status.running) {
       throw new SpawnError(`the server exited before it was ready (${status.reason})`, { logTail: await spawner.logTail(handle) });
     }
-    // Who owns the listener is asked only once something accepts connections: that check reads the kernel's
-    // socket tables (about 3 ms of system CPU here, whatever the number of sockets), and a spawn polls about a
-    // hundred times, on a machine that is busy starting the server. A refused connect costs microseconds.
-    const owner = (await acceptsConnections(handle.url)) ? await spawner.listenerOwner(handle) : 'none';
+    // Who owns the listener is asked only once something is there: that check reads the kernel's socket tables
+    // (about 3 ms of system CPU here, whatever the number of sockets), and a spawn polls about a hundred times,
+    // on a machine that is busy starting the server. A refused connect costs microseconds. A connect left
+    // hanging (a squatter's full backlog) is asked about too, so that case fails at once, not at the timeout.
+    const reach = await tryConnect(handle.url, Math.max(1, Math.min(1000, deadline - Date.now())), o.signal);
+    const owner = reach === 'refused' ? 'none' : await spawner.listenerOwner(handle);
     if (owner === 'other') {
       throw new SpawnError(`another account is listening on the server's address ${handle.url}; the token was not sent`);
     }
@@ -52,14 +54,23 @@ export async function waitUntilReady(spawner: Spawner, handle: ServerHandle, o: 
     { logTail: await spawner.logTail(handle) });
 }
 
-/** Whether something accepts a TCP connection at the URL's address; the connection is closed unused. */
-function acceptsConnections(url: string): Promise<boolean> {
-  const { hostname, port } = new URL(url);
+/** A TCP connect to the URL's address, closed unused: accepted, refused (or unreachable), or left hanging. */
+function tryConnect(url: string, timeoutMs: number, signal: AbortSignal): Promise<'accepts' | 'refused' | 'hangs'> {
+  const { protocol, hostname, port } = new URL(url);
   return new Promise((resolve) => {
-    const socket = connect({ host: hostname.replace(/^\[|\]$/g, ''), port: Number(port) || 80 });
-    const settle = (ok: boolean) => { socket.destroy(); resolve(ok); };
-    socket.once('connect', () => settle(true));
-    socket.once('error', () => settle(false));
-    socket.setTimeout(1000, () => settle(false));
+    const socket = connect({ host: hostname.replace(/^\[|\]$/g, ''), port: port ? Number(port) : protocol === 'https:' ? 443 : 80 });
+    let settled = false;
+    const settle = (r: 'accepts' | 'refused' | 'hangs') => {
+      if (settled) return;
+      settled = true;
+      signal.removeEventListener('abort', onAbort);
+      socket.destroy();
+      resolve(r);
+    };
+    const onAbort = () => settle('refused');                 // the loop then sees the abort and stops
+    signal.addEventListener('abort', onAbort, { once: true });
+    socket.once('connect', () => settle('accepts'));
+    socket.once('error', () => settle('refused'));
+    socket.setTimeout(timeoutMs, () => settle('hangs'));
   });
 }

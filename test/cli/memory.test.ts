@@ -23,8 +23,13 @@ async function serve(t: { teardown: (fn: () => Promise<void>) => void }, extraEn
     env: { PATH: `${path.dirname(process.execPath)}:/usr/bin:/bin`, KICLOUD_LISTEN: `127.0.0.1:${port}`, KICLOUD_API_TOKEN: TOKEN, ...extraEnv },
   });
   t.teardown(async () => {
-    child.kill('SIGTERM');
-    if (child.exitCode === null) await new Promise((r) => child.once('exit', r));
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(killer);
+    }
     rmSync(dir, { recursive: true, force: true });
   });
   const url = `http://127.0.0.1:${port}`;
@@ -62,5 +67,9 @@ t.test('20 password hashes (10 new users, 10 logins) leave RSS within 25 MiB of 
 
 t.test("an operator's own mmap threshold is kept", async (t) => {
   const { child } = await serve(t, { GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=4194304' });
-  t.match(readFileSync(`/proc/${child.pid}/environ`, 'latin1'), /\0GLIBC_TUNABLES=glibc\.malloc\.mmap_threshold=4194304\0/);
+  const environ = readFileSync(`/proc/${child.pid}/environ`, 'latin1');
+  t.match(environ, /\0GLIBC_TUNABLES=glibc\.malloc\.mmap_threshold=4194304\0/);
+  t.notMatch(environ, /1048576/, 'ours is not added after it');
+  const alias = await serve(t, { MALLOC_MMAP_THRESHOLD_: '4194304' });
+  t.notMatch(readFileSync(`/proc/${alias.child.pid}/environ`, 'latin1'), /GLIBC_TUNABLES/, 'nor over the older alias');
 });

@@ -29,10 +29,9 @@ t.test('owner checked only once something listens, then the token is sent', asyn
   const { spawner, calls } = fakeSpawner(() => 'server');
   const handle: ServerHandle = { key: { user: 'alice', server: '' }, url: `http://127.0.0.1:${port}`, state: {} };
   const later = listenLater(port, 400, seen);
+  t.teardown(async () => { (await later).close(); });
   const t0 = performance.now();
   await waitUntilReady(spawner, handle, { readyPath: '/api/status', token: 'tok', timeoutMs: 5000, signal: new AbortController().signal });
-  const server = await later;
-  t.teardown(() => server.close());
   t.ok(performance.now() - t0 >= 400, 'ready only after the server listened');
   t.equal(calls.listenerOwner, 1, 'one owner check for about 20 polls before the server listened');
   t.same(seen, ['token tok'], 'one probe, with the server token');
@@ -48,6 +47,31 @@ t.test('a listener another account owns gets no request and the spawn fails', as
   await t.rejects(waitUntilReady(spawner, handle, { readyPath: '/api/status', token: 'tok', timeoutMs: 5000, signal: new AbortController().signal }),
     /another account is listening/);
   t.same(seen, [], 'no request reached it');
+});
+
+t.test('a listener whose owner cannot be told (not the server\'s account, not another) gets no token either', async (t) => {
+  const port = await freePort();
+  const seen: string[] = [];
+  const server = await listenLater(port, 0, seen);
+  t.teardown(() => server.close());
+  const { spawner, calls } = fakeSpawner(() => 'none');
+  const handle: ServerHandle = { key: { user: 'alice', server: '' }, url: `http://127.0.0.1:${port}`, state: {} };
+  await t.rejects(waitUntilReady(spawner, handle, { readyPath: '/api/status', token: 'tok', timeoutMs: 1000, signal: new AbortController().signal }),
+    { message: /did not answer \/api\/status within 1 s/ });
+  t.ok(calls.listenerOwner > 0, 'the owner was asked');
+  t.same(seen, [], 'no request reached it');
+});
+
+t.test('a cancelled spawn stops polling at once', async (t) => {
+  const port = await freePort();
+  const { spawner } = fakeSpawner(() => 'none');
+  const handle: ServerHandle = { key: { user: 'alice', server: '' }, url: `http://127.0.0.1:${port}`, state: {} };
+  const abort = new AbortController();
+  setTimeout(() => abort.abort(), 100);
+  const t0 = performance.now();
+  await t.rejects(waitUntilReady(spawner, handle, { readyPath: '/api/status', token: 'tok', timeoutMs: 10_000, signal: abort.signal }),
+    { message: /cancelled/ });
+  t.ok(performance.now() - t0 < 1000, 'within a poll interval or so of the abort');
 });
 
 t.test('nothing ever listens: a timeout that says so', async (t) => {
