@@ -85,12 +85,14 @@ export const logTail = (p: Proc, bytes = 2000) => { try { return readFileSync(p.
 export const pinned = (cpu: number, cmd: string, args: string[]): [string, string[]] => ['taskset', ['-c', String(cpu), cmd, ...args]];
 
 // ---- /proc ----
-/** utime + stime in clock ticks, all threads. */
-export function cpuTicks(pid: number): number {
+/** Name, parent and utime + stime (clock ticks, all threads) from /proc/PID/stat; throws if the process is gone. */
+export function procStat(pid: number): { comm: string; ppid: number; ticks: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(f[11]) + Number(f[12]);
+  return { comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) };
 }
+/** utime + stime in clock ticks, all threads. */
+export const cpuTicks = (pid: number): number => procStat(pid).ticks;
 export function rssKiB(pid: number): number {
   const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) : NaN;

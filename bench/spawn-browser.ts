@@ -3,9 +3,9 @@
  *  the first page of a server just started by hand (no gateway): a fresh server's first page costs more than
  *  later ones (Jupyter renders and reads its files for the first time), and a first spawn always pays it. */
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CLK_TCK, fmt, median, startServer, stopServer, table, type Gateway } from './lib.ts';
+import { CLK_TCK, fmt, median, procStat, startServer, stopServer, table, type Gateway } from './lib.ts';
 
 const LAUNCH = { executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
   '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] };
@@ -29,12 +29,11 @@ function browserTicks(): Map<number, number> {
   const parent = new Map<number, number>(), ticks = new Map<number, number>(), roots = new Set<number>();
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
-    let stat: string;
-    try { stat = readFileSync(`/proc/${d}/stat`, 'utf8'); } catch { continue; }
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    parent.set(Number(d), Number(f[1]));
-    ticks.set(Number(d), Number(f[11]) + Number(f[12]));
-    if (Number(f[1]) === process.pid && stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) === 'chromium') roots.add(Number(d));
+    let st: ReturnType<typeof procStat>;
+    try { st = procStat(Number(d)); } catch { continue; }
+    parent.set(Number(d), st.ppid);
+    ticks.set(Number(d), st.ticks);
+    if (st.ppid === process.pid && st.comm === 'chromium') roots.add(Number(d));
   }
   const inBrowser = (pid: number) => { for (let p = pid, i = 0; p > 1 && i < 64; p = parent.get(p) ?? 0, i++) if (roots.has(p)) return true; return false; };
   return new Map([...ticks].filter(([pid]) => inBrowser(pid)));

@@ -46,6 +46,8 @@ export interface GatewayOptions {
   /** Prefix the command (e.g. ['setpriv', '--reuid', …]) to run the gateway as another user. */
   wrap?: string[];
   node?: string;
+  /** Start through bin/kicloud, as an operator does, rather than Node on src/cli/entry.ts. */
+  cli?: boolean;
   root?: string;
   dataDir?: string;
   prefix?: string;
@@ -103,15 +105,18 @@ export class Gateway {
     const root = this.#opts.root ?? ROOT;
     const node = this.#opts.node ?? process.execPath;
     const env = {
-      PATH: '/usr/local/bin:/usr/bin:/bin', LANG: 'C.UTF-8',
+      // bin/kicloud falls back to the PATH's node when the checkout has no .tools/node24: this test run's.
+      PATH: `${this.#opts.cli ? `${path.dirname(node)}:` : ''}/usr/local/bin:/usr/bin:/bin`, LANG: 'C.UTF-8',
       KICLOUD_LISTEN: `127.0.0.1:${this.port}`, KICLOUD_API_TOKEN: this.adminToken,
       KICLOUD_ADMIN_USER: 'admin', KICLOUD_ADMIN_PASSWORD: 'admin-password-1',
       ...this.#opts.env,
     };
     // tap's process-info hook adds NODE_OPTIONS and _TAPJS_* to every child it sees; `env -i` starts the gateway
     // with exactly this environment, as an operator's service manager would.
+    const command = this.#opts.cli ? [path.join(root, 'bin/kicloud')]
+      : [node, '--disable-warning=ExperimentalWarning', path.join(root, 'src/cli/entry.ts')];
     const argv = ['/usr/bin/env', '-i', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...(this.#opts.wrap ?? []),
-      node, '--disable-warning=ExperimentalWarning', path.join(root, 'src/cli/entry.ts'), 'serve', '--config', this.configFile];
+      ...command, 'serve', '--config', this.configFile];
     this.output = '';
     this.child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout!.on('data', (d) => { this.output += d; });
