@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { USERADD, USERDEL } from '../spawners/local/accounts.ts';
+import { removeFilesOf } from '../spawners/local/shared-temp.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '..');
 export const NODE = process.execPath;
@@ -245,6 +246,8 @@ async function deleteAccount(name: string): Promise<void> {
     for (const pid of pids) { try { process.kill(pid, i ? 'SIGKILL' : 'SIGTERM'); } catch { /* gone */ } }
     await sleep(i ? 500 : 2000);
   }
+  // Killed servers leave temp folders (R's, Jupyter's) in /tmp, and the uid goes to the next account made.
+  await removeFilesOf(acc.uid).catch((err: Error) => console.error(`temp files of ${name}: ${err.message}`));
   try { execFileSync(USERDEL, ['-r', name], { stdio: ['ignore', 'ignore', 'pipe'] }); } catch (err) {
     console.error(`userdel -r ${name}: ${(err as { stderr?: Buffer }).stderr?.toString().trim()}`);
   }

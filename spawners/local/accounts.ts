@@ -6,6 +6,7 @@ import { chmod, chown, mkdir, rename } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { removeFilesOf } from './shared-temp.ts';
 
 const run = promisify(execFile);
 // Absolute: the gateway's PATH may lack /usr/sbin (systemd units, `su` without -l).
@@ -70,7 +71,8 @@ export class Accounts {
   /** A deleted user: end their processes, move their home into an archive folder only root can enter (beside
    *  the homes, so the move stays on one filesystem: the files remain recoverable by an admin but unreachable for
    *  whoever gets that uid next) and delete the account. The same name created later gets a new account and an
-   *  empty home. Not root: the home moves into `privateArchive` (inside DATA/private). */
+   *  empty home, and none of the old account's files in /tmp, /var/tmp or /dev/shm. Not root: the home moves
+   *  into `privateArchive` (inside DATA/private). */
   async remove(user: string, privateArchive: string): Promise<void> {
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     const archiveHome = async (home: string, archive: string, label: string) => {
@@ -88,6 +90,7 @@ export class Accounts {
     if (!entry) return;
     await run(PKILL, ['-KILL', '-u', name]).catch(() => { /* no processes left */ });
     await archiveHome(entry.home, path.join(path.dirname(entry.home), '.kicloud-deleted'), name);
+    await removeFilesOf(entry.uid);              // after the home has moved, in case the homes sit under /tmp
     try {
       await run(USERDEL, [name]);
     } catch (err) {

@@ -4,7 +4,7 @@
 import t from 'tap';
 import { existsSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Gateway, isRoot } from '../helpers/gateway.ts';
+import { accountUid, Gateway, isRoot } from '../helpers/gateway.ts';
 
 const gw = await Gateway.start();
 t.teardown(() => gw.cleanup());
@@ -12,7 +12,7 @@ await gw.addUser('alice');
 await gw.addUser('bob');
 
 const procStatusUid = (pid: number) => Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
-const uidOf = (account: string) => Number(readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith(`${account}:`))!.split(':')[2]);
+const uidOf = (account: string) => accountUid(account)!;
 
 t.test('API start: 201 or 202, progress ends with a ready event, server answers through the proxy', async (t) => {
   const start = await gw.api('POST', '/hub/api/users/alice/server');

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 // Absolute paths, as the spawner uses: a test runner's PATH may lack /usr/sbin, and then cleanup left accounts behind.
 import { PKILL, USERDEL } from '../../spawners/local/accounts.ts';
+import { removeFilesOf } from '../../spawners/local/shared-temp.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const ENVS_DIR = process.env.KICLOUD_ENVS_DIR || (process.getuid?.() === 0 ? '/opt/kicloud/envs' : path.join(process.env.HOME ?? '/tmp', '.local/share/kicloud/envs'));
@@ -261,6 +262,13 @@ export async function gatewayWithAliceOnEcho(config: Record<string, unknown>): P
 /** userdel can fail for a moment (its passwd/group lock held by another useradd, a process still exiting):
  *  retry, and say so if the account stays, rather than leave it behind unnoticed. */
 async function removeAccount(account: string): Promise<void> {
+  const uid = accountUid(account);
+  // The gateway removes these when a user is deleted; a test's servers are killed instead, mid-start (R and
+  // Jupyter leave their temp folders when killed), and their uids go to the next run's accounts.
+  if (uid !== null) {
+    try { execFileSync(PKILL, ['-KILL', '-u', account], { stdio: 'ignore' }); } catch { /* none left */ }
+    await removeFilesOf(uid).catch((err: Error) => process.stderr.write(`test cleanup: temp files of ${account}: ${err.message}\n`));
+  }
   let last = '';
   for (let attempt = 0; attempt < 10; attempt++) {
     try {
@@ -277,3 +285,8 @@ async function removeAccount(account: string): Promise<void> {
 }
 
 const accountNames = () => readFileSync('/etc/passwd', 'utf8').split('\n').map((l) => l.split(':')[0]!);
+/** The uid of a system account, or null when there is none. */
+export function accountUid(account: string): number | null {
+  const f = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith(`${account}:`))?.split(':');
+  return f ? Number(f[2]) : null;
+}

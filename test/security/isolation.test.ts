@@ -2,11 +2,11 @@
  *  alice's notebook cannot read bob's home, the gateway's store and secrets, or bob's server token; and a
  *  listener another account binds on a server's port never receives that server's token (READINGS #11.7). */
 import t from 'tap';
-import { chownSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Gateway, isRoot } from '../helpers/gateway.ts';
+import { accountUid, Gateway, isRoot } from '../helpers/gateway.ts';
 import { execute, startKernel } from '../helpers/kernel.ts';
 
 if (!isRoot) {
@@ -31,7 +31,7 @@ if (!isRoot) {
     const bobHome = path.join(gw.tmp, 'homes', gw.account('bob'));
     const secretFile = path.join(bobHome, 'secret.txt');
     writeFileSync(secretFile, 'bob only', { mode: 0o600 });
-    const bobUid = Number(readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith(`${gw.account('bob')}:`))!.split(':')[2]);
+    const bobUid = accountUid(gw.account('bob'))!;
     chownSync(secretFile, bobUid, bobUid);
     const bobPid = await gw.serverPid('bob');
     const targets = {
@@ -61,15 +61,33 @@ print(json.dumps({k: probe(v) for k, v in ${JSON.stringify(targets)}.items()}))`
       'every probe refused by the operating system');
   });
 
-  t.test('a deleted user\'s account and home go; the same name later starts from nothing', async (t) => {
+  t.test('a deleted user\'s account, home and temporary files go; the same name later starts from nothing', async (t) => {
     await gw.addUser('erin');
     await gw.api('POST', '/hub/api/users/erin/server', { body: { profile: 'jupyterlab' } });
     await gw.waitReady('erin');
     const home = path.join(gw.tmp, 'homes', gw.account('erin'));
     writeFileSync(path.join(home, 'private.txt'), 'erin only');
+    // What her notebooks leave in the shared temp folders: a file, a folder of hers, a file in a shared folder;
+    // and a file of bob's, which stays. Written as root, then given to the accounts.
+    const uidOf = (user: string) => accountUid(gw.account(user))!;
+    const stamp = `${process.pid}-${Date.now()}`;
+    const shared = mkdtempSync('/tmp/kicloud-test-shared-');
+    chmodSync(shared, 0o1777);
+    t.teardown(() => rmSync(shared, { recursive: true, force: true }));
+    const erinFiles = [`/tmp/kicloud-test-erin-${stamp}.csv`, `/dev/shm/kicloud-test-erin-${stamp}`, path.join(shared, 'erin.txt')];
+    const erinDir = `/var/tmp/kicloud-test-erin-${stamp}`;
+    const bobFile = `/tmp/kicloud-test-bob-${stamp}.csv`;
+    t.teardown(() => { for (const p of [...erinFiles, erinDir, bobFile]) rmSync(p, { recursive: true, force: true }); });
+    for (const f of erinFiles) { writeFileSync(f, 'erin scratch'); chownSync(f, uidOf('erin'), uidOf('erin')); }
+    mkdirSync(path.join(erinDir, 'nested'), { recursive: true });
+    for (const p of [erinDir, path.join(erinDir, 'nested')]) chownSync(p, uidOf('erin'), uidOf('erin'));
+    writeFileSync(bobFile, 'bob scratch');
+    chownSync(bobFile, uidOf('bob'), uidOf('bob'));
     t.equal((await gw.api('DELETE', '/hub/api/users/erin')).status, 204);
     t.notOk(readFileSync('/etc/passwd', 'utf8').includes(`${gw.account('erin')}:`), 'account deleted');
     t.notOk(existsSync(home), 'home moved away');
+    for (const p of [...erinFiles, erinDir]) t.notOk(existsSync(p), `${p} removed: the next account may get her uid`);
+    t.ok(existsSync(bobFile), "bob's temporary file stays");
     const archived = readdirSync(path.join(gw.tmp, 'homes', '.kicloud-deleted'));
     t.equal(archived.length, 1, `archived for an admin: ${archived}`);
     t.equal(statSync(path.join(gw.tmp, 'homes', '.kicloud-deleted')).mode & 0o777, 0o700, 'in a folder only root enters');
