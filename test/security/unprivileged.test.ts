@@ -5,7 +5,7 @@ import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import { chownSync, cpSync, existsSync, mkdtempSync, readFileSync, statSync, chmodSync, rmSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { Gateway, isRoot, ROOT } from '../helpers/gateway.ts';
+import { Gateway, isRoot, JUPYTERLAB_PROFILE, ROOT } from '../helpers/gateway.ts';
 
 const UID = 65534;
 
@@ -32,8 +32,15 @@ if (!isRoot) {
   t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
   const wrap = ['setpriv', `--reuid=${UID}`, `--regid=${UID}`, '--clear-groups', '--'];
 
+  // Its servers' temp files go in a folder of this test's: they run as nobody, whose files in /tmp could be
+  // anyone's, and a server stopped mid-start leaves R's temp folder behind.
+  const serverTmp = path.join(dataDir, 'tmp');
+  mkdirSync(serverTmp);
+  chownSync(serverTmp, UID, UID);
+  const profile = { ...JUPYTERLAB_PROFILE, env: { ...JUPYTERLAB_PROFILE.env, TMPDIR: serverTmp } };
+
   t.test('runs servers as its own uid, says so, homes 0700 under the data dir', async (t) => {
-    const gw = await Gateway.start({ wrap, root: code.root, node: code.node, dataDir: path.join(dataDir, 'data') });
+    const gw = await Gateway.start({ wrap, root: code.root, node: code.node, dataDir: path.join(dataDir, 'data'), config: { profiles: [profile] } });
     t.teardown(() => gw.cleanup());
     t.match(gw.output, /not running as root: every user server runs as the gateway's own account/);
     await gw.addUser('alice');
