@@ -10,7 +10,8 @@ import {
   startGateway, startServer, stop, stopServer, table, writeGatewayConfig, type Account, type Gateway, type Proc,
 } from './lib.ts';
 import { BARE_START_THEN_PAGE, browserRuns, FIRST_PAGE, FIRST_SPAWN, printBrowser, RUNNING_PAGE } from './spawn-browser.ts';
-import { READY_BACKOFF } from '../src/spawn/readiness.ts';      // the by-hand side polls exactly as the gateway does
+import { ProbeClock } from '../src/spawn/readiness.ts';      // the by-hand side waits exactly as the gateway does
+import { watchFile } from '../spawners/local/watch-file.ts';
 
 const { values: opt } = parseArgs({ options: {
   quick: { type: 'boolean' }, users: { type: 'string' }, rounds: { type: 'string' }, singles: { type: 'string' }, 'browser-runs': { type: 'string' }, 'skip-browser': { type: 'boolean' },
@@ -39,7 +40,8 @@ function defaultProfile(): Profile {
 }
 
 /** The profile's command as the local spawner runs it (argv, env, account, own process group); resolves with
- *  ms from exec until base_url/api/status answers 200, polled with the gateway's own backoff (READY_BACKOFF). */
+ *  ms from exec until base_url/api/status answers 200, polled with the gateway's own clock (ProbeClock: its
+ *  backoff, woken by the server's output). */
 function launchByHand(profile: Profile, acc: Account, user: string, port: number, dir: string) {
   const baseUrl = `/user/${user}/`, token = randomToken();
   const values: Record<string, string> = { port: String(port), base_url: baseUrl, user, server_name: '', home: acc.home, envs: ENVS };
@@ -55,15 +57,19 @@ function launchByHand(profile: Profile, acc: Account, user: string, port: number
   const proc = start(`hand-${user}`, argv[0], argv.slice(1), dir, { uid: acc.uid, gid: acc.gid, cwd: acc.home, env, detached: true });
   const ready = (async () => {
     const url = `http://127.0.0.1:${port}${baseUrl}api/status?no_track_activity=1`;
-    const { firstMs, factor, maxMs } = READY_BACKOFF;
-    for (let delay: number = firstMs; performance.now() - t0 < profile.start_timeout * 1000; delay = Math.min(delay * factor, maxMs)) {
-      if (proc.child.exitCode !== null) throw new Error(`${argv[0]} for ${user} exited with ${proc.child.exitCode}; see ${proc.log}`);
-      try {
-        const res = await fetch(url, { headers: { authorization: `token ${token}` }, signal: AbortSignal.timeout(2000) });
-        await res.arrayBuffer();
-        if (res.status === 200) return performance.now() - t0;
-      } catch { /* not listening yet */ }
-      await sleep(delay);
+    const clock = new ProbeClock((onOutput) => watchFile(proc.log, onOutput));      // the gateway's clock, woken by output the same way
+    try {
+      while (performance.now() - t0 < profile.start_timeout * 1000) {
+        if (proc.child.exitCode !== null) throw new Error(`${argv[0]} for ${user} exited with ${proc.child.exitCode}; see ${proc.log}`);
+        try {
+          const res = await fetch(url, { headers: { authorization: `token ${token}` }, signal: AbortSignal.timeout(2000) });
+          await res.arrayBuffer();
+          if (res.status === 200) return performance.now() - t0;
+        } catch { /* not listening yet */ }
+        await clock.next(profile.start_timeout * 1000);
+      }
+    } finally {
+      clock.close();
     }
     throw new Error(`${user}'s server by hand not ready after ${profile.start_timeout} s; see ${proc.log}`);
   })();

@@ -47,6 +47,10 @@ export interface Spawner {
   listenerOwner(handle: ServerHandle): Promise<'server' | 'none' | 'other'>;
   /** The end of the server's own output, for progress and error pages. */
   logTail(handle: ServerHandle | ServerKey, bytes?: number): Promise<string>;
+  /** Optional: calls `onOutput` whenever the server writes output, a hint that its state changed (Jupyter prints
+   *  "is running at" as it starts to answer), so readiness is probed then instead of at the next poll. Returns
+   *  an unsubscribe function. Backends without it are polled. */
+  watchOutput?(handle: ServerHandle, onOutput: () => void): () => void;
   /** Push of exits so a dead server is seen at once, not at the next poll. Returns an unsubscribe function. */
   onStopped(fn: (key: ServerKey, status: ServerStatus) => void): () => void;
   /** The user was deleted and their servers stopped: remove what this backend keeps for them (account, home,

@@ -11,6 +11,7 @@ import type { ProgressEvent, ServerHandle, ServerKey, ServerStatus, Spawner, Sta
 import type { SpawnerContext } from '../registry.ts';
 import { Accounts } from './accounts.ts';
 import { freePort } from './ports.ts';
+import { watchFile } from './watch-file.ts';
 import { listenerUid, processStartTime } from './process-info.ts';
 
 interface LocalState { pid: number; startTime: number; port: number; uid: number; account: string; home: string; log: string }
@@ -95,7 +96,7 @@ export class LocalSpawner implements Spawner {
 
   async poll(handle: ServerHandle): Promise<ServerStatus> {
     const s = handle.state as unknown as LocalState;
-    // A child of ours that has not exited yet needs no /proc read (readiness polls this about a hundred times a
+    // A child of ours that has not exited yet needs no /proc read (readiness polls this dozens of times a
     // spawn): its 'exit' event unwatches it in the same tick that reaps it, and until then its pid cannot be
     // reused. The start time must match too: a stale handle of an earlier server whose pid the new child got
     // is not running. Adopted servers (watched by a timer) and everything else are checked in /proc.
@@ -148,6 +149,10 @@ export class LocalSpawner implements Spawner {
     const s = handle.state as unknown as LocalState;
     const uid = await listenerUid(s.port);
     return uid === null ? 'none' : uid === s.uid ? 'server' : 'other';
+  }
+
+  watchOutput(handle: ServerHandle, onOutput: () => void): () => void {
+    return watchFile((handle.state as unknown as LocalState).log, onOutput);
   }
 
   async logTail(h: ServerHandle | ServerKey, bytes = 4000): Promise<string> {

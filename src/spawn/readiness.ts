@@ -2,15 +2,55 @@
  *  process dies (with its log tail) and refuses to send the token to a listener another account owns. */
 import { connect } from 'node:net';
 import { request } from 'undici';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { ServerHandle, Spawner } from '../../spawners/spawner.ts';
 import { SpawnError, SpawnTimeout } from '../errors.ts';
 
-/** Poll delays: the first, growth factor, cap. Capped low: every ms between the server listening and us noticing
- *  is a ms the user waits, and a poll before the server listens costs little (the local spawner answers poll()
- *  from memory for its own children; then a refused connect). bench/spawn polls a server started by hand with
- *  the same delays. */
-export const READY_BACKOFF = { firstMs: 10, factor: 1.5, maxMs: 25 } as const;
+/** Poll delays: the first, growth factor, cap. A poll is cheap (poll() from memory for the local spawner's own
+ *  children, then a refused connect) but each wake-up is not: about 1 ms of CPU per poll on a virtual machine
+ *  here, 40 ms a second per starting server at a 25 ms cap, on a machine that is busy starting those servers.
+ *  The cap can be higher because a server's output wakes the loop at once (ProbeClock): Jupyter prints "is
+ *  running at" as it starts answering. bench/spawn waits for a server started by hand with the same clock. */
+export const READY_BACKOFF = { firstMs: 10, factor: 1.5, maxMs: 100 } as const;
+
+/** When to probe next: after the backoff's next delay, or sooner when the server writes output (a hint that its
+ *  state changed), though never sooner than firstMs after the previous wait began, so a server that prints
+ *  without pause is not probed without pause. Hints that arrive while a probe runs count for the next wait. */
+export class ProbeClock {
+  #delay: number = READY_BACKOFF.firstMs;
+  #hinted = false;
+  #onHint: (() => void) | null = null;
+  readonly #unsubscribe: () => void;
+
+  constructor(subscribe?: (onHint: () => void) => () => void) {
+    this.#unsubscribe = subscribe?.(() => this.hint()) ?? (() => {});
+  }
+
+  hint(): void {
+    if (this.#onHint) this.#onHint();
+    else this.#hinted = true;
+  }
+
+  /** Waits for the next probe; at most `capMs`. */
+  next(capMs: number): Promise<void> {
+    const full = Math.max(0, Math.min(this.#delay, capMs));
+    const soonest = Math.min(full, READY_BACKOFF.firstMs);
+    this.#delay = Math.min(this.#delay * READY_BACKOFF.factor, READY_BACKOFF.maxMs);
+    const began = performance.now();
+    return new Promise<void>((resolve) => {
+      const finish = () => { clearTimeout(timer); this.#onHint = null; resolve(); };
+      const wakeEarly = () => { clearTimeout(timer); timer = setTimeout(finish, Math.max(0, soonest - (performance.now() - began))); };
+      let timer = setTimeout(finish, full);
+      if (this.#hinted) {
+        this.#hinted = false;
+        wakeEarly();
+      } else {
+        this.#onHint = () => { this.#onHint = null; wakeEarly(); };
+      }
+    });
+  }
+
+  close(): void { this.#unsubscribe(); }
+}
 
 export interface ReadyOptions { readyPath: string; token: string; timeoutMs: number; signal: AbortSignal; onWaiting?: () => void }
 
@@ -18,7 +58,19 @@ export async function waitUntilReady(spawner: Spawner, handle: ServerHandle, o: 
   const deadline = Date.now() + o.timeoutMs;
   const sep = o.readyPath.includes('?') ? '&' : '?';
   const url = `${handle.url}${o.readyPath}${sep}no_track_activity=1`;
-  let delay: number = READY_BACKOFF.firstMs, announced = false, lastError = 'no answer yet';
+  const clock = new ProbeClock(spawner.watchOutput && ((onOutput) => spawner.watchOutput!(handle, onOutput)));
+  const onAbort = () => clock.hint();                       // a cancelled spawn stops within firstMs
+  o.signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    return await probeUntilReady(spawner, handle, o, url, deadline, clock);
+  } finally {
+    o.signal.removeEventListener('abort', onAbort);
+    clock.close();
+  }
+}
+
+async function probeUntilReady(spawner: Spawner, handle: ServerHandle, o: ReadyOptions, url: string, deadline: number, clock: ProbeClock): Promise<void> {
+  let announced = false, lastError = 'no answer yet';
   while (Date.now() < deadline) {
     if (o.signal.aborted) throw new SpawnError('the spawn was cancelled');
     const status = await spawner.poll(handle);
@@ -47,8 +99,7 @@ export async function waitUntilReady(spawner: Spawner, handle: ServerHandle, o: 
       }
     }
     if (!announced) { announced = true; o.onWaiting?.(); }
-    await sleep(Math.min(delay, Math.max(0, deadline - Date.now())));
-    delay = Math.min(delay * READY_BACKOFF.factor, READY_BACKOFF.maxMs);
+    await clock.next(Math.max(0, deadline - Date.now()));
   }
   throw new SpawnTimeout(`the server did not answer ${o.readyPath} within ${Math.round(o.timeoutMs / 1000)} s (${lastError})`,
     { logTail: await spawner.logTail(handle) });

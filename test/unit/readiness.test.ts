@@ -1,19 +1,22 @@
 /** Readiness polling (src/spawn/readiness.ts) with an injected spawner and a real HTTP server that starts
  *  listening late: the token goes out only after the listener's owner is checked, and that check (a read of
- *  the kernel's socket tables, milliseconds of system CPU each) runs only once something accepts connections. */
+ *  the kernel's socket tables, milliseconds of system CPU each) runs only once something accepts connections.
+ *  A server's output wakes the loop at once (ProbeClock), though a server that prints without pause does not
+ *  make it probe without pause. */
 import t from 'tap';
 import { createServer, type Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ServerHandle, Spawner } from '../../spawners/spawner.ts';
-import { waitUntilReady } from '../../src/spawn/readiness.ts';
+import { READY_BACKOFF, waitUntilReady } from '../../src/spawn/readiness.ts';
 import { freePort } from '../../spawners/local/ports.ts';
 
-function fakeSpawner(owner: () => 'server' | 'none' | 'other') {
-  const calls = { listenerOwner: 0 };
+function fakeSpawner(owner: () => 'server' | 'none' | 'other', output?: { emit?: () => void; unsubscribed?: boolean }) {
+  const calls = { listenerOwner: 0, poll: 0 };
   const spawner = {
-    poll: async () => ({ running: true }),
+    poll: async () => { calls.poll++; return { running: true }; },
     listenerOwner: async () => { calls.listenerOwner++; return owner(); },
     logTail: async () => 'log tail',
+    ...(output ? { watchOutput: (_h: ServerHandle, onOutput: () => void) => { output.emit = onOutput; return () => { output.unsubscribed = true; }; } } : {}),
   } as unknown as Spawner;
   return { spawner, calls };
 }
@@ -33,7 +36,7 @@ t.test('owner checked only once something listens, then the token is sent', asyn
   const t0 = performance.now();
   await waitUntilReady(spawner, handle, { readyPath: '/api/status', token: 'tok', timeoutMs: 5000, signal: new AbortController().signal });
   t.ok(performance.now() - t0 >= 400, 'ready only after the server listened');
-  t.equal(calls.listenerOwner, 1, 'one owner check for about 20 polls before the server listened');
+  t.equal(calls.listenerOwner, 1, 'one owner check for the polls before the server listened');
   t.same(seen, ['token tok'], 'one probe, with the server token');
 });
 
@@ -81,4 +84,33 @@ t.test('nothing ever listens: a timeout that says so', async (t) => {
   await t.rejects(waitUntilReady(spawner, handle, { readyPath: '/api/status', token: 'tok', timeoutMs: 1000, signal: new AbortController().signal }),
     { message: /did not answer \/api\/status within 1 s \(no answer yet\)/ });
   t.equal(calls.listenerOwner, 0, 'no owner check while the connect is refused');
+});
+
+t.test('output from the server wakes the loop at once, not at the next poll', async (t) => {
+  const port = await freePort();
+  const seen: string[] = [];
+  const output: { emit?: () => void; unsubscribed?: boolean } = {};
+  const { spawner } = fakeSpawner(() => 'server', output);
+  const handle: ServerHandle = { key: { user: 'alice', server: '' }, url: `http://127.0.0.1:${port}`, state: {} };
+  // Polls fall due at about 10, 25, 47, 81, 132, 208, 308, 408, 508 ms; the server listens at 430 and says so.
+  let saidAt = 0;
+  const later = listenLater(port, 430, seen).then((server) => { saidAt = performance.now(); output.emit!(); return server; });
+  t.teardown(async () => { (await later).close(); });
+  await waitUntilReady(spawner, handle, { readyPath: '/api/status', token: 'tok', timeoutMs: 5000, signal: new AbortController().signal });
+  const after = performance.now() - saidAt;
+  t.ok(saidAt > 0 && after < 40, `ready ${after.toFixed(1)} ms after the output (the next poll was due about 80 ms later)`);
+  t.ok(output.unsubscribed, 'the output watch ends with the wait');
+});
+
+t.test('a server that prints without pause is probed at most every firstMs', async (t) => {
+  const port = await freePort();
+  const output: { emit?: () => void } = {};
+  const { spawner, calls } = fakeSpawner(() => 'none', output);
+  const handle: ServerHandle = { key: { user: 'alice', server: '' }, url: `http://127.0.0.1:${port}`, state: {} };
+  const chatter = setInterval(() => output.emit?.(), 1);
+  t.teardown(() => clearInterval(chatter));
+  await t.rejects(waitUntilReady(spawner, handle, { readyPath: '/api/status', token: 'tok', timeoutMs: 500, signal: new AbortController().signal }),
+    { message: /did not answer/ });
+  t.ok(calls.poll <= 500 / READY_BACKOFF.firstMs + 3, `${calls.poll} probes in 500 ms`);
+  t.ok(calls.poll > 500 / READY_BACKOFF.maxMs + 3, 'more than the backoff alone would make: the output did wake it');
 });
