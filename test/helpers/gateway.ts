@@ -30,7 +30,7 @@ export const JUPYTERLAB_PROFILE = {
   display_name: 'JupyterLab',
   command: [`${ENVS_DIR}/jupyterlab/bin/jupyter-lab`, '--ServerApp.ip=127.0.0.1', '--ServerApp.port={port}',
     '--ServerApp.base_url={base_url}', '--ServerApp.root_dir={home}', '--ServerApp.open_browser=False',
-    '--ServerApp.allow_remote_access=True'],
+    '--ServerApp.allow_remote_access=True', '--LanguageServerManager.autodetect=False'],
   env: { PATH: `${ENVS_DIR}/jupyterlab/bin:/usr/local/bin:/usr/bin:/bin` },
   start_timeout: 60,
 };
