@@ -247,7 +247,8 @@ async function deleteAccount(name: string): Promise<void> {
     await sleep(i ? 500 : 2000);
   }
   // Killed servers leave temp folders (R's, Jupyter's) in /tmp, and the uid goes to the next account made.
-  await removeFilesOf(acc.uid).catch((err: Error) => console.error(`temp files of ${name}: ${err.message}`));
+  await removeFilesOf(acc.uid, acc.gid).then(({ failed }) => { if (failed.length) throw new Error(`left ${failed.join(', ')}`); })
+    .catch((err: Error) => console.error(`temp files of ${name}: ${err.message}`));
   try { execFileSync(USERDEL, ['-r', name], { stdio: ['ignore', 'ignore', 'pipe'] }); } catch (err) {
     console.error(`userdel -r ${name}: ${(err as { stderr?: Buffer }).stderr?.toString().trim()}`);
   }

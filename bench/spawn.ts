@@ -65,8 +65,9 @@ function launchByHand(profile: Profile, acc: Account, user: string, port: number
           const res = await fetch(url, { headers: { authorization: `token ${token}` }, signal: AbortSignal.timeout(2000) });
           await res.arrayBuffer();
           if (res.status === 200) return performance.now() - t0;
+          clock.outputWakes = false;                // it listens: as the gateway, no longer woken by output
         } catch { /* not listening yet */ }
-        await clock.next(profile.start_timeout * 1000);
+        await clock.next(profile.start_timeout * 1000 - (performance.now() - t0));
       }
     } finally {
       clock.close();

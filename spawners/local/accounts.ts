@@ -6,6 +6,7 @@ import { chmod, chown, mkdir, rename } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { removeFilesOf } from './shared-temp.ts';
 
 const run = promisify(execFile);
@@ -70,10 +71,11 @@ export class Accounts {
 
   /** A deleted user: end their processes, move their home into an archive folder only root can enter (beside
    *  the homes, so the move stays on one filesystem: the files remain recoverable by an admin but unreachable for
-   *  whoever gets that uid next) and delete the account. The same name created later gets a new account and an
-   *  empty home, and none of the old account's files in /tmp, /var/tmp or /dev/shm. Not root: the home moves
-   *  into `privateArchive` (inside DATA/private). */
-  async remove(user: string, privateArchive: string): Promise<void> {
+   *  whoever gets that uid next), remove their files in the shared temp folders, and delete the account. The
+   *  same name created later gets a new account and an empty home. Not root: the home moves into
+   *  `privateArchive` (inside DATA/private). Returns the temp files it could not remove (an admin must), after
+   *  deleting the account all the same: a half-deleted user could not be deleted again. */
+  async remove(user: string, privateArchive: string): Promise<{ leftovers: string[] }> {
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     const archiveHome = async (home: string, archive: string, label: string) => {
       await mkdir(archive, { recursive: true, mode: 0o700 });
@@ -84,19 +86,37 @@ export class Accounts {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`cannot archive ${home}: ${(err as Error).message}`);
       }
     };
-    if (!this.isolated) return archiveHome(path.join(this.#fallbackHomes, user), privateArchive, user);
+    if (!this.isolated) {
+      await archiveHome(path.join(this.#fallbackHomes, user), privateArchive, user);
+      return { leftovers: [] };
+    }
     const name = this.accountName(user);
     const entry = lookupPasswd(name);
-    if (!entry) return;
-    await run(PKILL, ['-KILL', '-u', name]).catch(() => { /* no processes left */ });
+    if (!entry) return { leftovers: [] };
+    await killAll(name);
     await archiveHome(entry.home, path.join(path.dirname(entry.home), '.kicloud-deleted'), name);
-    await removeFilesOf(entry.uid);              // after the home has moved, in case the homes sit under /tmp
+    let leftovers: string[];
+    try {
+      leftovers = (await removeFilesOf(entry.uid, entry.gid)).failed;
+    } catch (err) {
+      leftovers = [`(temp folders not searched: ${(err as Error).message})`];
+    }
     try {
       await run(USERDEL, [name]);
     } catch (err) {
       throw new Error(`cannot delete account ${name}: ${(err as { stderr?: string }).stderr?.trim() || (err as Error).message}`);
     }
+    return { leftovers };
   }
+}
+
+/** SIGKILL to every process of the account, until none is left (a process that forks could outrun one pass). */
+async function killAll(account: string): Promise<void> {
+  for (let pass = 0; pass < 20; pass++) {
+    try { await run(PKILL, ['-KILL', '-u', account]); } catch { return; }   // pkill exits 1 when it matched nothing
+    await sleep(50);
+  }
+  throw new Error(`processes of ${account} keep appearing; the account was not deleted`);
 }
 
 function lookupPasswd(name: string): Account | null {

@@ -14,17 +14,22 @@ export const READY_BACKOFF = { firstMs: 10, factor: 1.5, maxMs: 100 } as const;
 
 /** When to probe next: after the backoff's next delay, or sooner when the server writes output (a hint that its
  *  state changed), though never sooner than firstMs after the previous wait began, so a server that prints
- *  without pause is not probed without pause. Hints that arrive while a probe runs count for the next wait. */
+ *  without pause is not probed without pause. Output counts only while nothing accepts connections
+ *  (`outputWakes`): once a server listens, a probe it answers with an error may be logged, and that log line
+ *  must not call the next probe. Hints that arrive while a probe runs count for the next wait. */
 export class ProbeClock {
   #delay: number = READY_BACKOFF.firstMs;
   #hinted = false;
   #onHint: (() => void) | null = null;
+  /** Whether the server's output wakes the wait; the caller turns it off once something listens. */
+  outputWakes = true;
   readonly #unsubscribe: () => void;
 
-  constructor(subscribe?: (onHint: () => void) => () => void) {
-    this.#unsubscribe = subscribe?.(() => this.hint()) ?? (() => {});
+  constructor(subscribe?: (onOutput: () => void) => () => void) {
+    this.#unsubscribe = subscribe?.(() => { if (this.outputWakes) this.hint(); }) ?? (() => {});
   }
 
+  /** Ends the current wait (within firstMs of its start), or the next one. */
   hint(): void {
     if (this.#onHint) this.#onHint();
     else this.#hinted = true;
@@ -78,10 +83,11 @@ async function probeUntilReady(spawner: Spawner, handle: ServerHandle, o: ReadyO
       throw new SpawnError(`the server exited before it was ready (${status.reason})`, { logTail: await spawner.logTail(handle) });
     }
     // Who owns the listener is asked only once something is there: that check reads the kernel's socket tables
-    // (about 3 ms of system CPU here, whatever the number of sockets), and a spawn polls about a hundred times,
-    // on a machine that is busy starting the server. A refused connect costs microseconds. A connect left
+    // (about 3 ms of system CPU here, whatever the number of sockets), and a spawn polls dozens of times, on a
+    // machine that is busy starting the server. A refused connect costs microseconds. A connect left
     // hanging (a squatter's full backlog) is asked about too, so that case fails at once, not at the timeout.
     const reach = await tryConnect(handle.url, Math.max(1, Math.min(1000, deadline - Date.now())), o.signal);
+    clock.outputWakes = reach === 'refused';
     const owner = reach === 'refused' ? 'none' : await spawner.listenerOwner(handle);
     if (owner === 'other') {
       throw new SpawnError(`another account is listening on the server's address ${handle.url}; the token was not sent`);

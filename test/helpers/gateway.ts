@@ -262,12 +262,14 @@ export async function gatewayWithAliceOnEcho(config: Record<string, unknown>): P
 /** userdel can fail for a moment (its passwd/group lock held by another useradd, a process still exiting):
  *  retry, and say so if the account stays, rather than leave it behind unnoticed. */
 async function removeAccount(account: string): Promise<void> {
-  const uid = accountUid(account);
+  const ids = accountIds(account);
   // The gateway removes these when a user is deleted; a test's servers are killed instead, mid-start (R and
   // Jupyter leave their temp folders when killed), and their uids go to the next run's accounts.
-  if (uid !== null) {
+  if (ids) {
     try { execFileSync(PKILL, ['-KILL', '-u', account], { stdio: 'ignore' }); } catch { /* none left */ }
-    await removeFilesOf(uid).catch((err: Error) => process.stderr.write(`test cleanup: temp files of ${account}: ${err.message}\n`));
+    await sleep(50);
+    await removeFilesOf(ids.uid, ids.gid).then(({ failed }) => { if (failed.length) throw new Error(`left ${failed.join(', ')}`); })
+      .catch((err: Error) => process.stderr.write(`test cleanup: temp files of ${account}: ${err.message}\n`));
   }
   let last = '';
   for (let attempt = 0; attempt < 10; attempt++) {
@@ -285,8 +287,9 @@ async function removeAccount(account: string): Promise<void> {
 }
 
 const accountNames = () => readFileSync('/etc/passwd', 'utf8').split('\n').map((l) => l.split(':')[0]!);
-/** The uid of a system account, or null when there is none. */
-export function accountUid(account: string): number | null {
+/** The uid and primary gid of a system account, or null when there is none. */
+function accountIds(account: string): { uid: number; gid: number } | null {
   const f = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith(`${account}:`))?.split(':');
-  return f ? Number(f[2]) : null;
+  return f ? { uid: Number(f[2]), gid: Number(f[3]) } : null;
 }
+export const accountUid = (account: string): number | null => accountIds(account)?.uid ?? null;

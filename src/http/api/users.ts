@@ -121,9 +121,10 @@ export async function usersApi(app: FastifyInstance, ctx: HubContext): Promise<v
     if (p.name === name && p.kind === 'user') throw badRequest('you cannot delete yourself');
     await findUser(ctx, name);
     for (const s of await ctx.store.servers.list({ user: name })) await ctx.orchestrator.stop({ user: name, server: s.server }, 'user deleted');
+    // The account first: if removing it fails, the user is still there and the DELETE can be retried.
+    await ctx.orchestrator.forgetUser(name);
     await ctx.store.users.remove(name);
     ctx.auth.forgetUser(name);
-    await ctx.orchestrator.forgetUser(name);
     reply.code(204);
   });
 
