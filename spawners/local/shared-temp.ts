@@ -33,9 +33,9 @@ export function removeFilesOf(uid: number, gid: number, roots: readonly string[]
     execFile(FIND, args, { uid, gid, cwd: '/', env: { PATH: '/usr/bin:/bin', LC_ALL: 'C' }, timeout: TIME_LIMIT_MS, maxBuffer: 64 << 20 },
       (err, stdout) => {
         if (err && typeof err.code !== 'number') return reject(new Error(`${FIND} as uid ${uid}: ${err.message}`));
-        const candidates = stdout.split('\0').filter(Boolean);
-        const failed = candidates.filter((p) => existsSync(p));
-        resolve({ removed: candidates.filter((p) => !failed.includes(p)), failed });
+        const removed: string[] = [], failed: string[] = [];
+        for (const p of stdout.split('\0')) if (p) (existsSync(p) ? failed : removed).push(p);
+        resolve({ removed, failed });
       });
   });
 }
