@@ -67,12 +67,3 @@ export const ConfigSchema = Type.Object({
 
 export type Config = Static<typeof ConfigSchema>;
 export type Profile = Static<typeof ProfileSchema>;
-
-/** Environment overrides, one table (STYLE §5). Each maps to a top-level key. */
-export const ENV_OVERRIDES: Record<string, string> = {
-  KICLOUD_LISTEN: 'listen',
-  KICLOUD_PUBLIC_URL: 'public_url',
-  KICLOUD_DATA_DIR: 'data_dir',
-  KICLOUD_ENVS_DIR: 'envs_dir',
-  KICLOUD_LOG_LEVEL: 'log_level',
-};

@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
-import { ENV_OVERRIDES, type Config, type Profile } from '../../config/schema.ts';
+import { ENV_OVERRIDES } from '../../config/env-overrides.ts';
+import type { Config, Profile } from '../../config/schema.ts';
 import { ConfigError, validateConfig } from './validate.ts';
 
 export const DEFAULT_CONFIG_FILE = fileURLToPath(new URL('../../config/defaults.yaml', import.meta.url));

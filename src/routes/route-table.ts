@@ -1,6 +1,8 @@
 /** @module Routes from a server key to its running backend: a Map, so lookup cost does not grow with the number
- *  of servers. Each route owns its undici Pool (keep-alive to the backend); removing a route closes it. */
-import { buildConnector, Pool } from 'undici';
+ *  of servers. Each route owns its undici Pool (keep-alive to the backend); removing a route closes it. Adding
+ *  one is async only because undici is loaded with the first route or probe (src/undici.ts). */
+import type { buildConnector, Pool } from 'undici';
+import { loadUndici } from '../undici.ts';
 import type { ServerKey } from '../store/store.ts';
 
 export interface Route {
@@ -30,9 +32,10 @@ export class RouteTable {
   get size(): number { return this.#routes.size; }
   all(): IterableIterator<Route> { return this.#routes.values(); }
 
-  add(key: ServerKey, prefix: string, url: string, token: string, isOwnListener?: ListenerCheck): Route {
+  async add(key: ServerKey, prefix: string, url: string, token: string, isOwnListener?: ListenerCheck): Promise<Route> {
+    const { buildConnector, Pool } = await loadUndici();
     this.remove(key);
-    const connect = isOwnListener ? verifiedConnector(this.#poolOptions.connectTimeoutMs, isOwnListener) : undefined;
+    const connect = isOwnListener ? verifiedConnector(buildConnector, this.#poolOptions.connectTimeoutMs, isOwnListener) : undefined;
     const pool = new Pool(url, {
       connections: 256, pipelining: 1, keepAliveTimeout: 30_000,
       connectTimeout: this.#poolOptions.connectTimeoutMs, headersTimeout: this.#poolOptions.headersTimeoutMs,
@@ -60,8 +63,8 @@ export class RouteTable {
 
 // A token goes only to its server: any local account could bind the port after the server died. Each new
 // keep-alive connection costs one read of /proc/net/tcp; reused connections cost nothing.
-function verifiedConnector(timeout: number, isOwnListener: ListenerCheck): buildConnector.connector {
-  const plain = buildConnector({ timeout });
+function verifiedConnector(build: typeof buildConnector, timeout: number, isOwnListener: ListenerCheck): buildConnector.connector {
+  const plain = build({ timeout });
   return (opts, callback) => {
     plain(opts, (err, socket) => {
       if (err || !socket) return callback(err ?? new Error('no socket'), null);

@@ -162,7 +162,7 @@ export class Orchestrator {
       const now = new Date().toISOString();
       const ok = await this.#store.servers.transition(key, ['pending'], 'running', { started: now, lastActivity: now });
       if (!ok) throw new SpawnError('the server was stopped while it started');
-      this.#addRoute(key, handle, token, spawner);
+      await this.#addRoute(key, handle, token, spawner);
       const seconds = (performance.now() - t0) / 1000;
       this.#metrics.spawnDone('success', seconds);
       this.#metrics.running.set(this.#routes.size);
@@ -182,14 +182,14 @@ export class Orchestrator {
     }
   }
 
-  #addRoute(key: ServerKey, handle: ServerHandle, token: string, spawner: Spawner): void {
+  async #addRoute(key: ServerKey, handle: ServerHandle, token: string, spawner: Spawner): Promise<void> {
     // Checked on every new backend connection (HTTP keep-alive or WebSocket). While the server process lives it
     // holds its port, and its exit removes the route at once (children: the exit event; adopted servers: a 1 s
     // poll), so a full socket-table scan at most every LISTENER_RECHECK_MS suffices: a burst of WebSocket
     // connects then costs one scan, not one each.
     let verifiedAt = 0;
     let inFlight: Promise<boolean> | null = null;          // concurrent connects share one scan
-    this.#routes.add(key, serverPrefix(key.user, key.server), handle.url, token, () => {
+    await this.#routes.add(key, serverPrefix(key.user, key.server), handle.url, token, () => {
       if (Date.now() - verifiedAt < LISTENER_RECHECK_MS) return Promise.resolve(true);
       inFlight ??= spawner.listenerOwner(handle).then((owner) => {
         verifiedAt = owner === 'server' ? Date.now() : 0;
@@ -269,7 +269,7 @@ export class Orchestrator {
       const spawner = this.#spawnerForRecord(rec);
       const live = spawner && rec.url && rec.state === 'running' ? await spawner.adopt(storedHandle(rec)) : null;
       if (live && spawner && (await spawner.listenerOwner(live)) === 'server') {
-        this.#addRoute(key, live, rec.token, spawner);
+        await this.#addRoute(key, live, rec.token, spawner);
         adopted++;
         this.#log.info({ user: rec.user, server: rec.server, url: rec.url }, 'server adopted');
         continue;

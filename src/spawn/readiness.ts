@@ -1,9 +1,10 @@
 /** @module Wait until a launched server answers its ready_path, with a short backoff. Fails fast when the
  *  process dies (with its log tail) and refuses to send the token to a listener another account owns. */
 import { connect } from 'node:net';
-import { request } from 'undici';
+import type { request as undiciRequest } from 'undici';
 import type { ServerHandle, Spawner } from '../../spawners/spawner.ts';
 import { SpawnError, SpawnTimeout } from '../errors.ts';
+import { loadUndici } from '../undici.ts';
 
 /** Poll delays: the first, growth factor, cap. A poll is cheap (poll() from memory for the local spawner's own
  *  children, then a refused connect) but each wake-up is not: about 1 ms of CPU per poll on a virtual machine
@@ -67,14 +68,16 @@ export async function waitUntilReady(spawner: Spawner, handle: ServerHandle, o: 
   const onAbort = () => clock.hint();                       // a cancelled spawn stops within firstMs
   o.signal.addEventListener('abort', onAbort, { once: true });
   try {
-    return await probeUntilReady(spawner, handle, o, url, deadline, clock);
+    const { request } = await loadUndici();
+    return await probeUntilReady(spawner, handle, o, url, deadline, clock, request);
   } finally {
     o.signal.removeEventListener('abort', onAbort);
     clock.close();
   }
 }
 
-async function probeUntilReady(spawner: Spawner, handle: ServerHandle, o: ReadyOptions, url: string, deadline: number, clock: ProbeClock): Promise<void> {
+async function probeUntilReady(spawner: Spawner, handle: ServerHandle, o: ReadyOptions, url: string, deadline: number, clock: ProbeClock,
+  request: typeof undiciRequest): Promise<void> {
   let announced = false, lastError = 'no answer yet';
   while (Date.now() < deadline) {
     if (o.signal.aborted) throw new SpawnError('the spawn was cancelled');

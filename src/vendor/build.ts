@@ -1,13 +1,13 @@
-/** @module Builds the dependency bundle (see bundle-spec.ts) with esbuild: one ESM file holding every bundled
- *  package, and per package a small shim module that re-exports exactly the names Node itself gives an
+/** @module Builds the dependency bundle (see bundle-spec.ts) with esbuild: per package one ESM file of its code
+ *  (code that packages share goes to chunk files), and per package a small shim module that re-exports exactly the names Node itself gives an
  *  `import` of that package, so our code sees the same exports either way (checked before the bundle is kept).
  *  Usage: node src/vendor/build.ts [--if-stale] [--out DIR]. Written to a temporary folder, then renamed into
  *  place: a gateway starting meanwhile sees the old bundle or none, never half of one. */
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { bundleIsFresh, BUNDLED_PACKAGES, DEFAULT_BUNDLE_DIR, installedStamp, ROOT, shimFile, STAMP_FILE } from './bundle-spec.ts';
+import { bundleIsFresh, BUNDLED_PACKAGES, DEFAULT_BUNDLE_DIR, entryFile, installedStamp, ROOT, shimFile, STAMP_FILE } from './bundle-spec.ts';
 
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 
@@ -39,30 +39,39 @@ function swapIn(tmp: string, dir: string): void {
 }
 
 async function buildInto(tmp: string, build: typeof import('esbuild').build): Promise<void> {
-  // The entry is an .mjs file so esbuild applies Node's rules to CommonJS packages (default = module.exports).
-  const entry = path.join(tmp, 'entry.mjs');
-  writeFileSync(entry, BUNDLED_PACKAGES.map((p, i) => `export * as p${i} from ${JSON.stringify(p)};\n`).join(''));
+  // One entry per package, so that each loads only when imported (undici: with the first server, not at start);
+  // code that several share goes to chunk files. The entries are .mjs files so esbuild applies Node's rules to
+  // CommonJS packages (default = module.exports).
+  const src = path.join(tmp, 'src');
+  mkdirSync(src);
+  const entries = BUNDLED_PACKAGES.map((p) => {
+    const entry = path.join(src, entryFile(p));
+    writeFileSync(entry, `export * as pkg from ${JSON.stringify(p)};\n`);
+    return entry;
+  });
   await build({
-    entryPoints: [entry], outfile: path.join(tmp, 'bundle.mjs'), bundle: true, platform: 'node', format: 'esm',
+    entryPoints: entries, outdir: tmp, outExtension: { '.js': '.mjs' }, splitting: true, chunkNames: 'chunk-[hash]', bundle: true, platform: 'node', format: 'esm',
     target: `node${process.versions.node.split('.')[0]}`, nodePaths: [path.join(ROOT, 'node_modules')], logLevel: 'warning',
     // Whitespace and syntax minified (names kept, so stacks still name functions) and ASCII only: V8 keeps a
     // source with one non-ASCII character (a comment's "’") as a two-byte string, 40 ms more to read here.
-    // Licence comments go to bundle.mjs.LEGAL.txt.
+    // Licence comments go to a .LEGAL.txt file beside each output.
     minifyWhitespace: true, minifySyntax: true, charset: 'ascii', legalComments: 'external',
     // CommonJS code inside an ES module still calls require() for Node's built-ins and reads __filename.
     banner: { js: "import { createRequire as __kicloudRequire } from 'node:module'; import { fileURLToPath as __kicloudPath } from 'node:url';\n" +
       'const require = __kicloudRequire(import.meta.url); const __filename = __kicloudPath(import.meta.url); const __dirname = __filename.slice(0, __filename.lastIndexOf("/"));' },
   });
-  rmSync(entry);
-  if (/[^\x00-\x7f]/.test(readFileSync(path.join(tmp, 'bundle.mjs'), 'latin1'))) throw new Error('bundle check: bundle.mjs is not ASCII');
-  for (const [i, pkg] of BUNDLED_PACKAGES.entries()) {
+  rmSync(src, { recursive: true });
+  for (const file of readdirSync(tmp).filter((f) => f.endsWith('.mjs'))) {
+    if (/[^\x00-\x7f]/.test(readFileSync(path.join(tmp, file), 'latin1'))) throw new Error(`bundle check: ${file} is not ASCII`);
+  }
+  for (const pkg of BUNDLED_PACKAGES) {
     const names = Object.keys(await import(pkg));
     // Node >= 23 also exports a CommonJS package's module.exports under the name "module.exports".
     const odd = names.filter((n) => n !== 'default' && n !== 'module.exports' && !IDENTIFIER.test(n));
     if (odd.length) throw new Error(`${pkg} exports names a shim cannot re-export: ${odd.join(', ')}`);
     const named = names.filter((n) => n !== 'default' && IDENTIFIER.test(n));
     writeFileSync(path.join(tmp, shimFile(pkg)), `// ${pkg}, from the bundle: the names Node gives an import of it.\n` +
-      `import { p${i} as pkg } from './bundle.mjs';\n` +
+      `import { pkg } from './${entryFile(pkg)}';\n` +
       (names.includes('default') ? 'export default pkg.default;\n' : '') +
       (names.includes('module.exports') ? 'const moduleExports = pkg.default;\nexport { moduleExports as "module.exports" };\n' : '') +
       (named.length ? `export const { ${named.join(', ')} } = pkg;\n` : ''));

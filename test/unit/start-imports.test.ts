@@ -1,8 +1,10 @@
 /** What loading the gateway costs at start, checked in a fresh Node for each case:
  *  - without the dependency bundle, the modules `serve` pulls in must not load Node's bundled undici (an ESM
  *    `import` of `node:http` does, through the facade's lazy `WebSocket` getter: 70 ms of a cold start on a
- *    slow core), nor the clients of backends the default config does not use;
- *  - with it (src/vendor/), every bundled package comes from the bundle: nothing of theirs from node_modules;
+ *    slow core), nor the clients of backends the default config does not use, nor undici (loaded with the
+ *    first server: src/undici.ts), nor TypeBox (the config schema is compiled ahead of time);
+ *  - with it (src/vendor/), every bundled package comes from the bundle: nothing of theirs from node_modules,
+ *    and undici, when the first server loads it, from the bundle too;
  *  - a bundle older than node_modules, or KICLOUD_NO_BUNDLE=1, is not used;
  *  - bin/kicloud's entry registers the redirect before it imports the CLI (else the bundle goes unused). */
 import t from 'tap';
@@ -16,7 +18,7 @@ import { ROOT } from '../helpers/gateway.ts';
 interface Loaded { bundle: string; builtins: string[]; urls: string[] }
 
 /** Imports the gateway's modules (not `serve` itself) in a fresh Node and reports what was loaded. */
-function probe(bundleDir: string | null, env: NodeJS.ProcessEnv = {}): Loaded {
+function probe(bundleDir: string | null, env: NodeJS.ProcessEnv = {}, then = ''): Loaded {
   const src = (p: string) => JSON.stringify(path.join(ROOT, p));
   const code = `
     import { registerHooks } from 'node:module';
@@ -27,6 +29,7 @@ function probe(bundleDir: string | null, env: NodeJS.ProcessEnv = {}): Loaded {
     if (${JSON.stringify(bundleDir)} !== null) bundle = (await import(${src('src/vendor/use-bundle.ts')})).useDependencyBundle(${JSON.stringify(bundleDir)});
     await import(${src('src/main.ts')});
     await import(${src('src/cli/main.ts')});
+    ${then}
     process.stdout.write(JSON.stringify({ bundle, builtins: process.moduleLoadList.filter((m) => !before.has(m)), urls }));`;
   const r = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', '--input-type=module', '-e', code],
     { cwd: ROOT, encoding: 'utf8', env: { PATH: process.env.PATH, ...env } });
@@ -42,7 +45,8 @@ t.test('without the bundle: no bundled undici of Node, no Kubernetes or Redis cl
   t.ok(l.builtins.some((m) => m.includes('internal/http')), 'the probe saw the gateway load node:http');
   t.same(l.builtins.filter((m) => m.includes('deps/undici')), [], 'Node\'s bundled undici stays unloaded');
   t.same(fromNodeModules(l, ['@kubernetes', 'ioredis']), [], 'no Kubernetes or Redis client');
-  t.ok(fromNodeModules(l, ['undici', 'fastify']).length > 10, 'the libraries came from node_modules, file by file');
+  t.ok(fromNodeModules(l, ['fastify']).length > 10, 'the libraries came from node_modules, file by file');
+  t.same(fromNodeModules(l, ['undici', '@sinclair/typebox']), [], 'neither undici nor TypeBox');
 });
 
 t.test('with a fresh bundle, the bundled packages come from it and nothing of theirs from node_modules', async (t) => {
@@ -52,12 +56,17 @@ t.test('with a fresh bundle, the bundled packages come from it and nothing of th
 
   const l = probe(dir);
   t.equal(l.bundle, 'bundle');
-  t.ok(l.urls.some((u) => u.endsWith('/vendor/bundle.mjs')), 'bundle.mjs loaded');
+  t.ok(l.urls.some((u) => u.endsWith('/vendor/code-fastify.mjs')), 'fastify\'s code loaded from the bundle');
+  t.same(l.urls.filter((u) => /\/(vendor|node_modules)\/.*undici/.test(u)), [], 'undici not loaded at all: it comes with the first server');
   t.same(fromNodeModules(l, BUNDLED_PACKAGES), [], 'no bundled package loaded from node_modules');
   // Whatever else start loads from node_modules shows up here: add it to BUNDLED_PACKAGES, or say why not.
   t.same(l.urls.filter((u) => u.includes('/node_modules/')).map((u) => u.slice(u.indexOf('/node_modules/'))),
     ['/node_modules/ajv/dist/runtime/ucs2length.js'], 'only the config validator\'s required helper (CommonJS, by require) besides');
   t.same(l.builtins.filter((m) => m.includes('deps/undici')), [], 'Node\'s bundled undici stays unloaded');
+
+  const first = probe(dir, {}, `await (await import(${JSON.stringify(path.join(ROOT, 'src/undici.ts'))})).loadUndici();`);
+  t.ok(first.urls.some((u) => u.endsWith('/vendor/code-undici.mjs')), 'undici, loaded for the first server, comes from the bundle');
+  t.same(fromNodeModules(first, BUNDLED_PACKAGES), [], 'and nothing of it from node_modules');
 
   t.equal(probe(dir, { KICLOUD_NO_BUNDLE: '1' }).bundle, 'off', 'KICLOUD_NO_BUNDLE=1 turns it off');
 
