@@ -7,13 +7,13 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { bundleIsFresh, BUNDLED_PACKAGES, DEFAULT_BUNDLE_DIR, entryFile, installedStamp, ROOT, shimFile, STAMP_FILE } from './bundle-spec.ts';
+import { bundleIsFresh, BUNDLED_PACKAGES, DEFAULT_BUNDLE_DIR, entryFile, installedStamp, quickStamp, ROOT, shimFile, STAMP_FILE } from './bundle-spec.ts';
 
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 
 export async function buildBundle(dir = DEFAULT_BUNDLE_DIR): Promise<void> {
   // Taken before bundling and compared after: an npm install meanwhile must not be stamped onto older code.
-  const stamp = installedStamp();
+  const stamp = installedStamp(), quick = quickStamp();
   if (stamp === null) throw new Error('node_modules/.package-lock.json is missing: install with npm first');
   const { build } = await import('esbuild');
   const tmp = `${dir}.tmp-${process.pid}`;
@@ -22,7 +22,7 @@ export async function buildBundle(dir = DEFAULT_BUNDLE_DIR): Promise<void> {
   try {
     await buildInto(tmp, build);
     if (installedStamp() !== stamp) throw new Error('node_modules changed during the build; run it again');
-    writeFileSync(path.join(tmp, STAMP_FILE), JSON.stringify({ stamp, built: new Date().toISOString(), packages: BUNDLED_PACKAGES }));
+    writeFileSync(path.join(tmp, STAMP_FILE), JSON.stringify({ stamp, quick, built: new Date().toISOString(), packages: BUNDLED_PACKAGES }));
     swapIn(tmp, dir);
   } finally {
     rmSync(tmp, { recursive: true, force: true });

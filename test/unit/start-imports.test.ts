@@ -72,7 +72,10 @@ t.test('with a fresh bundle, the bundled packages come from it and nothing of th
 
   const stampFile = path.join(dir, STAMP_FILE);
   const stamp = JSON.parse(readFileSync(stampFile, 'utf8'));
-  writeFileSync(stampFile, JSON.stringify({ ...stamp, stamp: 'built against another node_modules' }));
+  t.ok(stamp.quick, 'the build recorded the lock file\'s identity');
+  writeFileSync(stampFile, JSON.stringify({ ...stamp, quick: 'the lock file was touched since' }));
+  t.equal(probe(dir).bundle, 'bundle', 'a lock file touched but unchanged: the full comparison still finds the bundle fresh');
+  writeFileSync(stampFile, JSON.stringify({ ...stamp, stamp: 'built against another node_modules', quick: 'another lock file' }));
   const stale = probe(dir);
   t.equal(stale.bundle, 'stale or missing', 'a bundle built for other node_modules is not used');
   t.same(stale.urls.filter((u) => u.includes(dir)), [], 'nothing loaded from it');
