@@ -7,6 +7,7 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { lazyBuiltins } from './lazy-builtins.ts';
 import { bundleIsFresh, BUNDLED_PACKAGES, DEFAULT_BUNDLE_DIR, entryFile, installedStamp, quickStamp, ROOT, shimFile, STAMP_FILE } from './bundle-spec.ts';
 
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
@@ -56,6 +57,7 @@ async function buildInto(tmp: string, build: typeof import('esbuild').build): Pr
     // source with one non-ASCII character (a comment's "’") as a two-byte string, 40 ms more to read here.
     // Licence comments go to a .LEGAL.txt file beside each output.
     minifyWhitespace: true, minifySyntax: true, charset: 'ascii', legalComments: 'external',
+    plugins: [lazyBuiltins()],
     // CommonJS code inside an ES module still calls require() for Node's built-ins and reads __filename.
     banner: { js: "import { createRequire as __kicloudRequire } from 'node:module'; import { fileURLToPath as __kicloudPath } from 'node:url';\n" +
       'const require = __kicloudRequire(import.meta.url); const __filename = __kicloudPath(import.meta.url); const __dirname = __filename.slice(0, __filename.lastIndexOf("/"));' },

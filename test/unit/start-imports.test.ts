@@ -4,7 +4,9 @@
  *    slow core), nor the clients of backends the default config does not use, nor undici (loaded with the
  *    first server: src/undici.ts), nor TypeBox (the config schema is compiled ahead of time);
  *  - with it (src/vendor/), every bundled package comes from the bundle: nothing of theirs from node_modules,
- *    and undici, when the first server loads it, from the bundle too;
+ *    and undici, when the first server loads it, from the bundle too; the built-ins that bundled files require
+ *    at load but use only for features the gateway does not use (src/vendor/lazy-builtins.ts) stay unloaded,
+ *    and still work when used;
  *  - a bundle older than node_modules, or KICLOUD_NO_BUNDLE=1, is not used;
  *  - bin/kicloud's entry registers the redirect before it imports the CLI (else the bundle goes unused). */
 import t from 'tap';
@@ -63,6 +65,24 @@ t.test('with a fresh bundle, the bundled packages come from it and nothing of th
   t.same(l.urls.filter((u) => u.includes('/node_modules/')).map((u) => u.slice(u.indexOf('/node_modules/'))),
     ['/node_modules/ajv/dist/runtime/ucs2length.js'], 'only the config validator\'s required helper (CommonJS, by require) besides');
   t.same(l.builtins.filter((m) => m.includes('deps/undici')), [], 'Node\'s bundled undici stays unloaded');
+  t.same(l.builtins.filter((m) => /^NativeModule (http2|https|dns)$/.test(m)), [], 'node:http2, node:https and node:dns stay unloaded');
+
+  // fastify's own HTTP/2 server, which the gateway never asks for, goes through the deferred node:http2 and the
+  // listen address lookup through node:dns: both load on that first use and work.
+  const used = probe(dir, {}, `
+    const { default: Fastify } = await import('fastify');
+    const app = Fastify({ http2: true });
+    app.get('/', async () => 'ok');
+    await app.listen({ port: 0, host: 'localhost' });
+    const http2 = await import('node:http2');
+    const client = http2.connect('http://localhost:' + app.server.address().port);
+    const body = await new Promise((resolve, reject) => {
+      const req = client.request({ ':path': '/' });
+      let data = ''; req.setEncoding('utf8'); req.on('data', (c) => { data += c; }); req.on('end', () => resolve(data)); req.on('error', reject);
+    });
+    client.close(); await app.close();
+    if (app.server.constructor.name !== 'Http2Server' || body !== 'ok') throw new Error('HTTP/2 through the deferred module failed: ' + body);`);
+  t.ok(used.builtins.includes('NativeModule http2') && used.builtins.includes('NativeModule dns'), 'used, they load, and an HTTP/2 request through fastify works');
 
   const first = probe(dir, {}, `await (await import(${JSON.stringify(path.join(ROOT, 'src/undici.ts'))})).loadUndici();`);
   t.ok(first.urls.some((u) => u.endsWith('/vendor/code-undici.mjs')), 'undici, loaded for the first server, comes from the bundle');
