@@ -107,7 +107,8 @@ export function createProxy(deps: ProxyDeps) {
         const failure = classify(r.error);
         deps.metrics.proxyError(failure.kind);
         if (failure.kind === 'refused') deps.onBackendDown(route.key);
-        if (failure.kind !== 'client_gone') {
+        // A stop is logged once by the orchestrator, not once per request it cut short.
+        if (failure.kind !== 'client_gone' && failure.kind !== 'stopped') {
           deps.log.warn({ reqId: requestId(req), user: principal.name, server: route.id, method: req.method, url: redactUrl(req.url!), ms: Math.round(ms),
             err: r.error.message, code: (r.error as { code?: string }).code }, 'proxy error');
         }

@@ -1,6 +1,7 @@
 /** @module Prometheus metrics (prom-client) with pre-bound label sets; the proxy's hot path pays one
  *  LeanHistogram observation per request (a few array operations) and no label hashing. */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { FailureKind } from '../../proxy/error-status.ts';
 import { LeanHistogram } from './lean-histogram.ts';
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -28,7 +29,7 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry, prefix: 'kicloud_', eventLoopMonitoringPrecision: 100 });
   }
 
-  proxyError(kind: 'refused' | 'timeout' | 'client_gone' | 'other'): void {
+  proxyError(kind: FailureKind): void {
     let c = this.#errorCounters.get(kind);
     if (!c) this.#errorCounters.set(kind, (c = this.#proxyErrors.labels(kind)));
     c.inc();
