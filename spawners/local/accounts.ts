@@ -8,6 +8,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { removeFilesOf } from './shared-temp.ts';
+import { removeIpcObjectsOf } from './sysv-ipc.ts';
 
 const run = promisify(execFile);
 // Absolute: the gateway's PATH may lack /usr/sbin (systemd units, `su` without -l).
@@ -100,6 +101,11 @@ export class Accounts {
       leftovers = (await removeFilesOf(entry.uid, entry.gid)).failed;
     } catch (err) {
       leftovers = [`(temp folders not searched: ${(err as Error).message})`];
+    }
+    try {
+      leftovers.push(...(await removeIpcObjectsOf(entry.uid)).failed);
+    } catch (err) {
+      leftovers.push(`(SysV IPC objects not searched: ${(err as Error).message})`);
     }
     try {
       await run(USERDEL, [name]);

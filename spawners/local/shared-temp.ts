@@ -1,8 +1,8 @@
 /** @module What a deleted account leaves in the folders every account can write to (/tmp, /var/tmp, /dev/shm,
  *  /run/lock, /dev/mqueue). `useradd --system` hands a freed uid to the next account it makes: without this, the
  *  next user would own the deleted user's temporary files (a notebook's scratch data, R's and Jupyter's temp
- *  folders). Temporary by definition, so removed rather than archived. Not covered: SysV IPC objects, and files
- *  the account left elsewhere. */
+ *  folders). Temporary by definition, so removed rather than archived. SysV IPC objects: sysv-ipc.ts. Not
+ *  covered: files the account left elsewhere. */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 

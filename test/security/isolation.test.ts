@@ -3,11 +3,12 @@
  *  listener another account binds on a server's port never receives that server's token (READINGS #11.7). */
 import t from 'tap';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { accountUid, Gateway, isRoot } from '../helpers/gateway.ts';
 import { execute, startKernel } from '../helpers/kernel.ts';
+import { ipcObjectsOwnedBy, removeIpcObjectsOf } from '../../spawners/local/sysv-ipc.ts';
 
 if (!isRoot) {
   t.fail('isolation tests need root: per-user accounts exist only when the gateway runs as root');
@@ -83,11 +84,22 @@ print(json.dumps({k: probe(v) for k, v in ${JSON.stringify(targets)}.items()}))`
     for (const p of [erinDir, path.join(erinDir, 'nested')]) chownSync(p, uidOf('erin'), uidOf('erin'));
     writeFileSync(bobFile, 'bob scratch');
     chownSync(bobFile, uidOf('bob'), uidOf('bob'));
+    // A SysV shared memory segment each (a notebook's multiprocessing data, say): they outlive their processes.
+    const shm = (user: string) => Number(/id: (\d+)/.exec(execFileSync('/usr/bin/setpriv', ['--reuid', String(uidOf(user)),
+      '--regid', String(uidOf(user)), '--clear-groups', '/usr/bin/ipcmk', '-M', '4096'], { encoding: 'utf8' }))![1]);
+    const erinShm = shm('erin'), bobShm = shm('bob');
+    const bobUid = uidOf('bob');
+    t.teardown(() => removeIpcObjectsOf(bobUid));
+    const erinUid = uidOf('erin');
+    t.teardown(() => removeIpcObjectsOf(erinUid));                  // when the test fails
     t.equal((await gw.api('DELETE', '/hub/api/users/erin')).status, 204);
     t.notOk(readFileSync('/etc/passwd', 'utf8').includes(`${gw.account('erin')}:`), 'account deleted');
     t.notOk(existsSync(home), 'home moved away');
     for (const p of [...erinFiles, erinDir]) t.notOk(existsSync(p), `${p} removed: the next account may get her uid`);
     t.ok(existsSync(bobFile), "bob's temporary file stays");
+    const shmIds = async (uid: number) => (await ipcObjectsOwnedBy(uid)).map((o) => o.id);
+    t.notOk((await shmIds(erinUid)).includes(erinShm), 'her shared memory segment removed');
+    t.ok((await shmIds(bobUid)).includes(bobShm), "bob's stays");
     const archived = readdirSync(path.join(gw.tmp, 'homes', '.kicloud-deleted'));
     t.equal(archived.length, 1, `archived for an admin: ${archived}`);
     t.equal(statSync(path.join(gw.tmp, 'homes', '.kicloud-deleted')).mode & 0o777, 0o700, 'in a folder only root enters');
