@@ -68,6 +68,9 @@ export async function serve(config: GatewayConfig, opts: ServeOptions = {}) {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.listenPort;
   culler.start();
+  // undici loads a second after listening, unless a server needed it sooner: the start stays short, and a spawn
+  // hours later does not load library files that an upgrade may have replaced on disk by then (src/undici.ts).
+  setTimeout(() => void routes.prepare().catch((err) => log.error({ err }, 'loading undici failed; the first spawn will try again')), 1000).unref();
   log.info({ url: config.publicUrl.href, port, isolated: isRoot }, 'gateway listening');
 
   let closing: Promise<void> | undefined;

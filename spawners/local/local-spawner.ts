@@ -176,7 +176,7 @@ export class LocalSpawner implements Spawner {
   async removeUser(user: string): Promise<void> {
     const { leftovers } = await this.#accounts.remove(user, path.join(this.#ctx.privateDir, 'deleted'));
     if (leftovers.length) {
-      this.#ctx.log.error({ user, leftovers }, "deleted user's temporary files could not all be removed; the next account may get that uid: remove them by hand");
+      this.#ctx.log.error({ user, leftovers }, "deleted user's temporary files or IPC objects could not all be removed; the next account may get that uid: remove them by hand");
     }
     await rm(path.join(this.#logDir, user), { recursive: true, force: true });
   }

@@ -16,21 +16,31 @@ export const IPC_TABLES: readonly IpcTable[] = [
   { file: '/proc/sysvipc/msg', idColumn: 'msqid', flag: '-q', kind: 'message queue' },
 ];
 
-export interface IpcObject { table: IpcTable; id: number }
+export interface IpcObject { table: IpcTable; id: number; owner: number; creator: number }
 
-/** The objects whose owner is `uid` (the `uid` column: the owner, which may differ from the creator). */
-export async function ipcObjectsOwnedBy(uid: number, tables: readonly IpcTable[] = IPC_TABLES): Promise<IpcObject[]> {
+/** The objects `uid` owns or created (the kernel grants a creator the owner's rights too). */
+export async function ipcObjectsOf(uid: number, tables: readonly IpcTable[] = IPC_TABLES): Promise<IpcObject[]> {
   const found: IpcObject[] = [];
   for (const table of tables) {
     let text: string;
-    try { text = await readFile(table.file, 'utf8'); } catch { continue; }   // no SysV IPC in this kernel
+    try {
+      text = await readFile(table.file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;       // a kernel without SysV IPC
+      throw err;
+    }
     const [header, ...rows] = text.trim().split('\n');
     const columns = header.trim().split(/\s+/);
-    const idAt = columns.indexOf(table.idColumn), uidAt = columns.indexOf('uid');
-    if (idAt < 0 || uidAt < 0) throw new Error(`${table.file}: unexpected columns ${columns.join(' ')}`);
+    const at = (name: string) => {
+      const i = columns.indexOf(name);
+      if (i < 0) throw new Error(`${table.file}: no ${name} column in ${columns.join(' ')}`);
+      return i;
+    };
+    const idAt = at(table.idColumn), uidAt = at('uid'), cuidAt = at('cuid');
     for (const row of rows) {
       const cells = row.trim().split(/\s+/);
-      if (Number(cells[uidAt]) === uid) found.push({ table, id: Number(cells[idAt]) });
+      const o = { table, id: Number(cells[idAt]), owner: Number(cells[uidAt]), creator: Number(cells[cuidAt]) };
+      if (o.owner === uid || o.creator === uid) found.push(o);
     }
   }
   return found;
@@ -38,12 +48,18 @@ export async function ipcObjectsOwnedBy(uid: number, tables: readonly IpcTable[]
 
 /** Removes every SysV IPC object `uid` owns (as root; call it once the account has no processes left, so none
  *  can appear meanwhile). An id is not reused before its sequence number wraps, so the object removed is the
- *  one that was read. Never throws for an object it could not remove: it comes back in `failed`. */
+ *  one that was read. One it created but gave to another owner is that owner's: kept, and reported in `failed`
+ *  (the next account with this uid would have its creator's rights on it). Never throws for an object it could
+ *  not remove: it comes back in `failed`. */
 export async function removeIpcObjectsOf(uid: number, tables: readonly IpcTable[] = IPC_TABLES): Promise<Removal> {
   if (!Number.isInteger(uid) || uid <= 0) throw new Error(`refusing to remove the IPC objects of uid ${uid}`);
   const removed: string[] = [], failed: string[] = [];
-  for (const o of await ipcObjectsOwnedBy(uid, tables)) {
+  for (const o of await ipcObjectsOf(uid, tables)) {
     const label = `${o.table.kind} ${o.id}`;
+    if (o.owner !== uid) {
+      failed.push(`${label} (created by this account, owned by uid ${o.owner}: kept)`);
+      continue;
+    }
     const error = await new Promise<string | null>((resolve) => {
       execFile(IPCRM, [o.table.flag, String(o.id)], { env: { PATH: '/usr/bin:/bin', LC_ALL: 'C' }, timeout: 10_000 },
         (err, _stdout, stderr) => resolve(err ? (stderr.trim() || err.message) : null));

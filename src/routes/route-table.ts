@@ -1,6 +1,8 @@
 /** @module Routes from a server key to its running backend: a Map, so lookup cost does not grow with the number
- *  of servers. Each route owns its undici Pool (keep-alive to the backend); removing a route closes it. Adding
- *  one is async only because undici is loaded with the first route or probe (src/undici.ts). */
+ *  of servers. Each route owns its undici Pool (keep-alive to the backend); removing a route closes it, failing
+ *  the requests still in flight with an error the proxy tells apart. undici is loaded after start
+ *  (src/undici.ts): `prepare()` before the first `add()`, which stays synchronous so that no stop or exit of
+ *  the same server can fall between its check and its effect. */
 import type { buildConnector, Pool } from 'undici';
 import { loadUndici } from '../undici.ts';
 import type { ServerKey } from '../store/store.ts';
@@ -22,9 +24,15 @@ export interface PoolOptions { connectTimeoutMs: number; headersTimeoutMs: numbe
 /** Checked on every new backend connection: is the listener still the server's own account? */
 export type ListenerCheck = () => Promise<boolean>;
 
+/** What a request in flight fails with when its route is removed (the server stopped or exited) or the gateway
+ *  closes: undici's own UND_ERR_DESTROYED would not say which. */
+export const SERVER_GONE = 'KICLOUD_SERVER_GONE', GATEWAY_CLOSING = 'KICLOUD_GATEWAY_CLOSING';
+const failure = (code: string, message: string) => Object.assign(new Error(message), { code });
+
 export class RouteTable {
   readonly #routes = new Map<string, Route>();
   readonly #poolOptions: PoolOptions;
+  #undici: typeof import('undici') | undefined;
 
   constructor(poolOptions: PoolOptions) { this.#poolOptions = poolOptions; }
 
@@ -32,8 +40,12 @@ export class RouteTable {
   get size(): number { return this.#routes.size; }
   all(): IterableIterator<Route> { return this.#routes.values(); }
 
-  async add(key: ServerKey, prefix: string, url: string, token: string, isOwnListener?: ListenerCheck): Promise<Route> {
-    const { buildConnector, Pool } = await loadUndici();
+  /** Loads undici, once: call it before `add()`. */
+  async prepare(): Promise<void> { this.#undici ??= await loadUndici(); }
+
+  add(key: ServerKey, prefix: string, url: string, token: string, isOwnListener?: ListenerCheck): Route {
+    if (!this.#undici) throw new Error('RouteTable.add before prepare(): undici is not loaded yet');
+    const { buildConnector, Pool } = this.#undici;
     this.remove(key);
     const connect = isOwnListener ? verifiedConnector(buildConnector, this.#poolOptions.connectTimeoutMs, isOwnListener) : undefined;
     const pool = new Pool(url, {
@@ -52,11 +64,11 @@ export class RouteTable {
     const route = this.#routes.get(id);
     if (!route) return;
     this.#routes.delete(id);
-    void route.pool.destroy().catch(() => {});
+    void route.pool.destroy(failure(SERVER_GONE, 'the server stopped')).catch(() => {});
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.#routes.values()].map((r) => r.pool.destroy().catch(() => {})));
+    await Promise.all([...this.#routes.values()].map((r) => r.pool.destroy(failure(GATEWAY_CLOSING, 'the gateway is shutting down')).catch(() => {})));
     this.#routes.clear();
   }
 }

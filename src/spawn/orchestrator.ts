@@ -159,10 +159,11 @@ export class Orchestrator {
       await waitUntilReady(spawner, handle, {
         readyPath, token, timeoutMs: profile.start_timeout * 1000, signal: run.abort.signal,
       });
+      await this.#routes.prepare();
       const now = new Date().toISOString();
       const ok = await this.#store.servers.transition(key, ['pending'], 'running', { started: now, lastActivity: now });
       if (!ok) throw new SpawnError('the server was stopped while it started');
-      await this.#addRoute(key, handle, token, spawner);
+      this.#addRoute(key, handle, token, spawner);
       const seconds = (performance.now() - t0) / 1000;
       this.#metrics.spawnDone('success', seconds);
       this.#metrics.running.set(this.#routes.size);
@@ -182,14 +183,14 @@ export class Orchestrator {
     }
   }
 
-  async #addRoute(key: ServerKey, handle: ServerHandle, token: string, spawner: Spawner): Promise<void> {
+  #addRoute(key: ServerKey, handle: ServerHandle, token: string, spawner: Spawner): void {
     // Checked on every new backend connection (HTTP keep-alive or WebSocket). While the server process lives it
     // holds its port, and its exit removes the route at once (children: the exit event; adopted servers: a 1 s
     // poll), so a full socket-table scan at most every LISTENER_RECHECK_MS suffices: a burst of WebSocket
     // connects then costs one scan, not one each.
     let verifiedAt = 0;
     let inFlight: Promise<boolean> | null = null;          // concurrent connects share one scan
-    await this.#routes.add(key, serverPrefix(key.user, key.server), handle.url, token, () => {
+    this.#routes.add(key, serverPrefix(key.user, key.server), handle.url, token, () => {
       if (Date.now() - verifiedAt < LISTENER_RECHECK_MS) return Promise.resolve(true);
       inFlight ??= spawner.listenerOwner(handle).then((owner) => {
         verifiedAt = owner === 'server' ? Date.now() : 0;
@@ -262,14 +263,16 @@ export class Orchestrator {
   /** At start-up, before listening: adopt every server the store says is running; a dead one is marked stopped. */
   async recover(): Promise<{ adopted: number; lost: number }> {
     let adopted = 0, lost = 0;
-    for (const rec of await this.#store.servers.list()) {
+    const records = await this.#store.servers.list();
+    if (records.some((r) => r.state !== 'stopped')) await this.#routes.prepare();
+    for (const rec of records) {
       if (rec.server) this.#named.add(routeId({ user: rec.user, server: rec.server }));
       if (rec.state === 'stopped') continue;
       const key = { user: rec.user, server: rec.server };
       const spawner = this.#spawnerForRecord(rec);
       const live = spawner && rec.url && rec.state === 'running' ? await spawner.adopt(storedHandle(rec)) : null;
       if (live && spawner && (await spawner.listenerOwner(live)) === 'server') {
-        await this.#addRoute(key, live, rec.token, spawner);
+        this.#addRoute(key, live, rec.token, spawner);
         adopted++;
         this.#log.info({ user: rec.user, server: rec.server, url: rec.url }, 'server adopted');
         continue;

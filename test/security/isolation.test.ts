@@ -8,7 +8,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { accountUid, Gateway, isRoot } from '../helpers/gateway.ts';
 import { execute, startKernel } from '../helpers/kernel.ts';
-import { ipcObjectsOwnedBy, removeIpcObjectsOf } from '../../spawners/local/sysv-ipc.ts';
+import { ipcObjectsOf, removeIpcObjectsOf } from '../../spawners/local/sysv-ipc.ts';
 
 if (!isRoot) {
   t.fail('isolation tests need root: per-user accounts exist only when the gateway runs as root');
@@ -97,7 +97,7 @@ print(json.dumps({k: probe(v) for k, v in ${JSON.stringify(targets)}.items()}))`
     t.notOk(existsSync(home), 'home moved away');
     for (const p of [...erinFiles, erinDir]) t.notOk(existsSync(p), `${p} removed: the next account may get her uid`);
     t.ok(existsSync(bobFile), "bob's temporary file stays");
-    const shmIds = async (uid: number) => (await ipcObjectsOwnedBy(uid)).map((o) => o.id);
+    const shmIds = async (uid: number) => (await ipcObjectsOf(uid)).map((o) => o.id);
     t.notOk((await shmIds(erinUid)).includes(erinShm), 'her shared memory segment removed');
     t.ok((await shmIds(bobUid)).includes(bobShm), "bob's stays");
     const archived = readdirSync(path.join(gw.tmp, 'homes', '.kicloud-deleted'));
