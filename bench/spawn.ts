@@ -93,7 +93,7 @@ async function gatewayBatch(gw: Gateway, users: string[]): Promise<Batch> {
   return { each, allMs: performance.now() - t0 };
 }
 
-function printSpawn(r: { useraddMs: number[]; single: Record<string, number[]>; batches: Record<string, Batch> }) {
+function printSpawn(r: { useraddMs: number[]; single: Record<string, number[]>; batches: Record<string, Batch>; rounds: Record<string, Batch[]> }) {
   console.log(`\n== Account creation (useradd as the local spawner runs it), ${r.useraddMs.length} accounts, made before any spawn ==`);
   console.log(`median ${fmt(median(r.useraddMs))} ms, max ${fmt(Math.max(...r.useraddMs))} ms, total ${fmt(r.useraddMs.reduce((a, b) => a + b, 0))} ms`);
   console.log(`\n== Spawn to ready, default profile (JupyterLab): API POST → ready vs exec → api/status 200 by hand ==`);
@@ -108,6 +108,9 @@ function printSpawn(r: { useraddMs: number[]; single: Record<string, number[]>; 
   console.log(`1 alone, gateway − by hand per pair (ms): ${pairs.map((d) => fmt(d)).join(', ')}; median ${fmt(median(pairs))}`);
   console.log(`gateway ÷ by hand: 1 alone ${fmt(median(r.single.gateway) / median(r.single['by hand']), 2)}, ${N} at once median ${fmt(median(g.each) / median(h.each), 2)}, ` +
     `all ready ${fmt(g.allMs / h.allMs, 2)}`);
+  // Each round's own pair: this machine's speed drifts within minutes, and one round can decide a median of two.
+  const perRound = r.rounds.gateway.map((gb, i) => `${fmt(gb.allMs)} ÷ ${fmt(r.rounds['by hand'][i].allMs)} = ${fmt(gb.allMs / r.rounds['by hand'][i].allMs, 2)}`);
+  console.log(`${N} at once, all ready per round, gateway ÷ by hand (ms): ${perRound.join('; ')}`);
 }
 
 runMain(async () => {
