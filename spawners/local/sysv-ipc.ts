@@ -4,9 +4,11 @@
  *  semaphores. Removed with the account, like its temporary files (shared-temp.ts). */
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import type { Removal } from './shared-temp.ts';
 
 const IPCRM = '/usr/bin/ipcrm';
+const run = promisify(execFile);
 
 export interface IpcTable { file: string; idColumn: string; flag: '-m' | '-s' | '-q'; kind: string }
 
@@ -60,12 +62,12 @@ export async function removeIpcObjectsOf(uid: number, tables: readonly IpcTable[
       failed.push(`${label} (created by this account, owned by uid ${o.owner}: kept)`);
       continue;
     }
-    const error = await new Promise<string | null>((resolve) => {
-      execFile(IPCRM, [o.table.flag, String(o.id)], { env: { PATH: '/usr/bin:/bin', LC_ALL: 'C' }, timeout: 10_000 },
-        (err, _stdout, stderr) => resolve(err ? (stderr.trim() || err.message) : null));
-    });
-    if (error) failed.push(`${label} (${error})`);
-    else removed.push(label);
+    try {
+      await run(IPCRM, [o.table.flag, String(o.id)], { env: { PATH: '/usr/bin:/bin', LC_ALL: 'C' }, timeout: 10_000 });
+      removed.push(label);
+    } catch (err) {
+      failed.push(`${label} (${(err as { stderr?: string }).stderr?.trim() || (err as Error).message})`);
+    }
   }
   return { removed, failed };
 }

@@ -3,7 +3,7 @@
  *  the kernel's socket tables, milliseconds of system CPU each) runs only once something accepts connections.
  *  A server's output wakes the loop at once (ProbeClock), though a server that prints without pause does not
  *  make it probe without pause. */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { createServer, type Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ServerHandle, Spawner } from '../../spawners/spawner.ts';
@@ -102,13 +102,18 @@ t.test('output from the server wakes the loop at once, not at the next poll', as
   t.ok(output.unsubscribed, 'the output watch ends with the wait');
 });
 
-t.test('a server that prints without pause is probed at most every firstMs', async (t) => {
-  const port = await freePort();
+/** A fake server at `port` whose output never pauses (a line every 1 ms), its listener owned by `owner`. */
+function chattyServer(t: Test, port: number, owner: 'none' | 'server') {
   const output: { emit?: () => void } = {};
-  const { spawner, calls } = fakeSpawner(() => 'none', output);
+  const { spawner, calls } = fakeSpawner(() => owner, output);
   const handle: ServerHandle = { key: { user: 'alice', server: '' }, url: `http://127.0.0.1:${port}`, state: {} };
   const chatter = setInterval(() => output.emit?.(), 1);
   t.teardown(() => clearInterval(chatter));
+  return { spawner, calls, handle };
+}
+
+t.test('a server that prints without pause is probed at most every firstMs', async (t) => {
+  const { spawner, calls, handle } = chattyServer(t, await freePort(), 'none');
   await t.rejects(waitUntilReady(spawner, handle, { readyPath: '/api/status', token: 'tok', timeoutMs: 500, signal: new AbortController().signal }),
     { message: /did not answer/ });
   t.ok(calls.poll <= 500 / READY_BACKOFF.firstMs + 3, `${calls.poll} probes in 500 ms`);
@@ -120,11 +125,7 @@ t.test('once something listens, its output no longer calls probes (it may log ev
   const server = createServer((_req, res) => { res.writeHead(503).end(); });
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   t.teardown(() => server.close());
-  const output: { emit?: () => void } = {};
-  const { spawner, calls } = fakeSpawner(() => 'server', output);
-  const handle: ServerHandle = { key: { user: 'alice', server: '' }, url: `http://127.0.0.1:${port}`, state: {} };
-  const chatter = setInterval(() => output.emit?.(), 1);
-  t.teardown(() => clearInterval(chatter));
+  const { spawner, calls, handle } = chattyServer(t, port, 'server');
   await t.rejects(waitUntilReady(spawner, handle, { readyPath: '/api/status', token: 'tok', timeoutMs: 500, signal: new AbortController().signal }),
     { message: /answered 503/ });
   t.ok(calls.poll <= 11, `${calls.poll} probes in 500 ms: the backoff's, about 9`);
