@@ -4,13 +4,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from './node-http.ts';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { can } from '../auth/authenticator.ts';
-import { GatewayError } from '../errors.ts';
+import { GatewayError, TooManySpawns } from '../errors.ts';
 import { redactUrl } from '../log.ts';
 import { requestId } from './request-id.ts';
 import { createProxy, rejectUpgrade } from '../../proxy/handle.ts';
 import { isCrossSite, isSafeMethod } from '../../proxy/origin.ts';
 import type { HubContext } from './context.ts';
 import { lazySpawnHandlers } from './lazy-spawn.ts';
+import { TooManyGuesses } from './own-password.ts';
 import { esc, page } from './pages/layout.ts';
 import { pageRoutes } from './pages/routes.ts';
 import { serversApi } from './api/servers.ts';
@@ -98,7 +99,7 @@ export async function buildHttpServer(ctx: HubContext) {
     const status = err instanceof GatewayError ? err.status : err.statusCode && err.statusCode < 500 ? err.statusCode : 500;
     const message = err instanceof GatewayError || status < 500 ? err.message : 'internal error; the gateway log has the details';
     if (status >= 500) ctx.log.error({ err, reqId: req.id, method: req.method, url: redactUrl(req.url) }, 'request failed');
-    if (err instanceof GatewayError && err.code === 'TOO_MANY_SPAWNS') reply.header('retry-after', '10');
+    if (err instanceof TooManySpawns || err instanceof TooManyGuesses) reply.header('retry-after', String(err.retryAfterS));
     const wantsHtml = !req.url.startsWith('/hub/api') && (req.headers.accept ?? '').includes('text/html');
     if (wantsHtml) {
       reply.code(status).type('text/html').send(page(`Error ${status}`, `<div class="card"><h1>Error ${status}</h1><p class="error">${esc(message)}</p></div>`));

@@ -216,8 +216,11 @@ t.test('a token cannot change its owner\'s password or mint a wider token', asyn
   t.equal(r.status, 403, 'not with a narrow token');
   t.equal((await gw.api('PATCH', '/hub/api/users/alice', { body: { password: 'taken-over-1' }, token: aliceToken })).status, 403, 'nor with a full one');
   t.equal((await gw.api('PATCH', '/hub/api/users/alice', { body: {}, token: bobToken })).status, 403, 'bob cannot read alice through PATCH');
-  const own = await raw('PATCH', '/hub/api/users/alice', { cookie: aliceCookie, origin: gw.url, 'content-type': 'application/json' }, JSON.stringify({ password: 'alice-password-1' }));
-  t.equal(own.status, 200, 'alice in her own browser session can');
+  const own = (body: object) => raw('PATCH', '/hub/api/users/alice', { cookie: aliceCookie, origin: gw.url, 'content-type': 'application/json' }, JSON.stringify(body));
+  // A script on any page of this origin (alice's own server's pages share it) rides her session: not enough.
+  t.equal((await own({ password: 'taken-over-1' })).status, 400, 'her own browser session alone cannot');
+  t.equal((await own({ password: 'taken-over-1', current_password: 'a-wrong-guess' })).status, 403, 'nor with a wrong current password');
+  t.equal((await own({ password: 'alice-password-1', current_password: 'alice-password-1' })).status, 200, 'with the current one she can');
   const tokensOnly = await gw.tokenFor('alice', ['tokens!user=alice']);
   const wider = await gw.api('POST', '/hub/api/users/alice/tokens', { body: {}, token: tokensOnly });
   t.equal(wider.status, 403, 'a tokens-only token cannot mint an inherit token');

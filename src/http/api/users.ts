@@ -3,10 +3,11 @@
 import type { FastifyInstance } from 'fastify';
 import { can } from '../../auth/authenticator.ts';
 import { listScopes } from '../../auth/scopes.ts';
-import { hashPassword, MIN_PASSWORD_LENGTH } from '../../auth/password.ts';
+import { hashPassword } from '../../auth/password.ts';
 import { badRequest, conflict } from '../../errors.ts';
 import type { ServerRecord, User } from '../../store/store.ts';
 import type { HubContext, Req } from '../context.ts';
+import { changeOwnPassword, checkNewPassword, setPassword } from '../own-password.ts';
 import { checkUserName, findUser, principalOf, requireScope } from './guard.ts';
 import { userModel } from './models.ts';
 
@@ -90,7 +91,7 @@ export async function usersApi(app: FastifyInstance, ctx: HubContext): Promise<v
     requireScope(req, 'admin:users');
     checkUserName(name);
     const body = (req.body ?? {}) as { admin?: unknown; password?: unknown };
-    const hash = body.password === undefined ? null : await hashPassword(checkPassword(body.password));
+    const hash = body.password === undefined ? null : await hashPassword(checkNewPassword(body.password));
     const u = newUser(name, body.admin === true, hash);
     if (!(await ctx.store.users.add(u))) throw conflict(`User ${name} already exists`);
     reply.code(201);
@@ -99,18 +100,19 @@ export async function usersApi(app: FastifyInstance, ctx: HubContext): Promise<v
 
   app.patch('/hub/api/users/:name', async (req) => {
     const { name } = req.params as { name: string };
-    const body = (req.body ?? {}) as { admin?: unknown; password?: unknown; name?: unknown };
+    const body = (req.body ?? {}) as { admin?: unknown; password?: unknown; current_password?: unknown; name?: unknown };
     if (body.name !== undefined && body.name !== name) throw badRequest('renaming users is not supported: their account and home are named after them');
     const p = principalOf(req);
-    // A password changes only by an admin, or by the user in their own browser session: a token (even the
-    // user's, even a server's) must not be able to take over the account.
-    const ownPasswordOnly = body.password !== undefined && body.admin === undefined && body.name === undefined && p.via === 'cookie' && p.name === name;
-    if (!ownPasswordOnly) requireScope(req, 'admin:users');
+    // A password changes only by an admin, or by the user in their own browser session with the current
+    // password: a token (even the user's, even a server's) must not be able to take over the account.
+    const ownInSession = body.password !== undefined && p.via === 'cookie' && p.name === name;
+    if (!ownInSession || body.admin !== undefined) requireScope(req, 'admin:users');
     await findUser(ctx, name);
     if (body.admin !== undefined && typeof body.admin !== 'boolean') throw badRequest('admin must be true or false');
-    const passwordHash = body.password === undefined ? undefined : await hashPassword(checkPassword(body.password));
-    await ctx.store.users.update(name, { admin: body.admin as boolean | undefined, passwordHash });
-    if (passwordHash !== undefined) await ctx.store.sessions.revokeUser(name);
+    if (body.password !== undefined) checkNewPassword(body.password);     // before any change is made
+    if (body.admin !== undefined) await ctx.store.users.update(name, { admin: body.admin as boolean });
+    if (ownInSession) await changeOwnPassword(ctx, name, body.current_password, body.password, req.ip);
+    else if (body.password !== undefined) await setPassword(ctx, name, body.password);
     ctx.auth.forgetUser(name);
     return model(req, await findUser(ctx, name));
   });
@@ -152,11 +154,6 @@ function intParam(v: string | undefined, name: string, def: number): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0) throw badRequest(`${name} must be a non-negative integer, got "${v}"`);
   return n;
-}
-
-function checkPassword(p: unknown): string {
-  if (typeof p !== 'string' || p.length < MIN_PASSWORD_LENGTH) throw badRequest(`password must be a string of at least ${MIN_PASSWORD_LENGTH} characters`);
-  return p;
 }
 
 export function newUser(name: string, admin: boolean, passwordHash: string | null): User {

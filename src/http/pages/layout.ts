@@ -15,10 +15,11 @@ main{max-width:48rem;margin:2rem auto;padding:0 1rem}
 label{display:block;margin:.6rem 0 .2rem}input[type=text],input[type=password]{width:100%;padding:.5rem;box-sizing:border-box}
 button{padding:.5rem 1rem;margin-top:.8rem;cursor:pointer}
 pre{background:#f0f0f0;padding:.6rem;overflow:auto;max-height:20rem;font-size:.8rem}
-.error{color:#b00020}.warn{background:#fff4ce;border-color:#e5c07b}
+.error{color:#b00020}.ok{color:#116329}.warn{background:#fff4ce;border-color:#e5c07b}
 progress{width:100%}
+table{border-collapse:collapse;width:100%;font-size:.9rem}th,td{text-align:left;padding:.3rem .4rem;border-bottom:1px solid #d0d7de;vertical-align:top}td button{margin:0}
 </style></head><body>
-<header><strong>KI Cloud</strong>${opts.user ? `<span>${esc(opts.user)} · <a href="/hub/home">Home</a> · <a href="/hub/logout">Log out</a></span>` : ''}</header>
+<header><strong>KI Cloud</strong>${opts.user ? `<nav>${esc(opts.user)} · <a href="/hub/home">Home</a> · <a href="/hub/token">Token</a> · <a href="/hub/change-password">Password</a> · <a href="/hub/logout">Log out</a></nav>` : ''}</header>
 <main>${body}</main>${opts.script ? `<script>${opts.script}</script>` : ''}
 </body></html>`;
 }

@@ -1,12 +1,16 @@
-/** @module The hub's pages: login, logout, home, spawn form, spawn-pending, user-redirect, health. */
+/** @module The hub's pages: login, logout, home, spawn form, spawn-pending, user-redirect, health; the token and
+ *  password pages live in files of their own. */
 import type { FastifyInstance } from 'fastify';
 import { verifyPassword } from '../../auth/password.ts';
-import { SESSION_COOKIE } from '../../auth/session.ts';
 import { badRequest, GatewayError } from '../../errors.ts';
 import { progressPath, SERVER_NAME, serverPrefix, USER_NAME } from '../../routes/paths.ts';
 import type { HubContext, Reply, Req } from '../context.ts';
+import { guessFailed, guessRetryAfter, guessSucceeded } from '../own-password.ts';
+import { clearSessionCookie, openSession } from '../session-cookie.ts';
 import { esc, page } from './layout.ts';
 import { loginPage } from './login.ts';
+import { passwordPageRoutes } from './password-page.ts';
+import { tokenPageRoutes } from './token-page.ts';
 import { pendingPage, profileForm } from './spawn.ts';
 import { requireScope } from '../api/guard.ts';
 
@@ -18,15 +22,15 @@ export function safeNext(next: unknown): string | undefined {
 }
 
 export async function pageRoutes(app: FastifyInstance, ctx: HubContext): Promise<void> {
-  const secure = ctx.config.publicUrl.protocol === 'https:';
-  const cookieAttrs = `Path=/; HttpOnly; SameSite=Lax${secure ? '; Secure' : ''}`;
-
   const loginRedirect = (req: Req) => `/hub/login?next=${encodeURIComponent(req.url)}`;
   const requireUser = (req: Req, reply: Reply) => {
     if (req.principal) return req.principal;
     reply.redirect(loginRedirect(req), 302);
     return null;
   };
+
+  await tokenPageRoutes(app, ctx, requireUser);
+  await passwordPageRoutes(app, ctx, requireUser);
 
   app.get('/', async (req, reply) => reply.redirect(req.principal ? '/hub/home' : '/hub/login', 302));
   app.get('/hub', async (_req, reply) => reply.redirect('/hub/', 302));
@@ -45,8 +49,7 @@ export async function pageRoutes(app: FastifyInstance, ctx: HubContext): Promise
     const username = typeof body.username === 'string' ? body.username.trim().toLowerCase() : '';
     const password = typeof body.password === 'string' ? body.password : '';
     const ip = req.ip;
-    const attempts = ctx.config.auth.login_attempts;
-    const retry = Math.max(ctx.loginLimiter.retryAfter(`${username}|${ip}`, attempts), ctx.loginLimiter.retryAfter(ip, attempts * 10));
+    const retry = guessRetryAfter(ctx, username, ip);
     if (retry > 0) {
       reply.code(429).header('retry-after', String(retry)).type('text/html');
       return loginPage({ next, username, error: `Too many failed logins. Try again in ${retry} s.` });
@@ -54,18 +57,14 @@ export async function pageRoutes(app: FastifyInstance, ctx: HubContext): Promise
     const user = USER_NAME.test(username) ? await ctx.store.users.get(username) : null;
     const ok = await verifyPassword(password, user?.passwordHash ?? null);
     if (!user || !ok) {
-      ctx.loginLimiter.fail(`${username}|${ip}`);
-      ctx.loginLimiter.fail(ip);
+      guessFailed(ctx, username, ip);
       ctx.log.info({ user: username, ip }, 'login failed');
       reply.code(403).type('text/html');
       return loginPage({ next, username, error: 'Invalid user name or password.' });
     }
-    ctx.loginLimiter.clear(`${username}|${ip}`);
-    const maxAge = ctx.config.auth.session_max_age;
-    const { cookie, claims } = await ctx.sessions.sign(user.name, maxAge);
-    await ctx.store.sessions.add({ id: claims.sid, user: user.name, created: new Date().toISOString(), expiresAt: new Date(claims.expMs).toISOString() });
+    guessSucceeded(ctx, username, ip);
+    await openSession(ctx, reply, user.name);
     ctx.log.info({ user: user.name }, 'login');
-    reply.header('set-cookie', `${SESSION_COOKIE}=${cookie}; Max-Age=${maxAge}; ${cookieAttrs}`);
     return reply.redirect(next ?? serverPrefix(user.name, ''), 302);
   });
 
@@ -74,7 +73,7 @@ export async function pageRoutes(app: FastifyInstance, ctx: HubContext): Promise
       await ctx.store.sessions.revoke(req.principal.sessionId);
       ctx.auth.forgetSession(req.principal.sessionId);
     }
-    reply.header('set-cookie', `${SESSION_COOKIE}=; Max-Age=0; ${cookieAttrs}`);
+    clearSessionCookie(ctx, reply);
     return reply.redirect('/hub/login', 302);
   });
 
