@@ -7,7 +7,7 @@ import { progressPath, SERVER_NAME, serverPrefix, USER_NAME } from '../../routes
 import type { HubContext, Reply, Req } from '../context.ts';
 import { guessFailed, guessRetryAfter, guessSucceeded } from '../own-password.ts';
 import { clearSessionCookie, openSession } from '../session-cookie.ts';
-import { esc, page } from './layout.ts';
+import { homePage } from './home.ts';
 import { loginPage } from './login.ts';
 import { passwordPageRoutes } from './password-page.ts';
 import { tokenPageRoutes } from './token-page.ts';
@@ -80,24 +80,10 @@ export async function pageRoutes(app: FastifyInstance, ctx: HubContext): Promise
   app.get('/hub/home', async (req, reply) => {
     const p = requireUser(req, reply);
     if (!p) return;
-    const servers = await ctx.store.servers.list({ user: p.name });
-    const def = servers.find((s) => s.server === '');
-    const state = def?.state ?? 'stopped';
     const warning = p.admin && !ctx.isolated
-      ? `<div class="card warn"><strong>No isolation:</strong> the gateway is not running as root, so every user's server runs as the gateway's own account and users can read each other's files. Run as root (or set <code>isolation: required</code> to refuse to start like this).</div>` : '';
-    const rows = servers.filter((s) => s.server).map((s) => `<li>${esc(s.server)}: ${esc(s.state)} <a href="${esc(serverPrefix(p.name, s.server))}">open</a></li>`).join('');
-    reply.type('text/html').send(page('Home', `${warning}<div class="card"><h1>Your server</h1>
-<p>Status: <strong id="state">${esc(state)}</strong></p>
-<p><a href="${esc(serverPrefix(p.name, ''))}" id="open">${state === 'running' ? 'Open' : 'Start'} my server</a></p>
-${state === 'running' ? `<button id="stop">Stop my server</button>` : ''}
-${rows ? `<h2>Named servers</h2><ul>${rows}</ul>` : ''}</div>`, {
-      user: p.name,
-      script: `document.getElementById('stop')?.addEventListener('click', async () => {
-  document.getElementById('state').textContent = 'stopping';
-  await fetch('/hub/api/users/${encodeURIComponent(p.name)}/server', { method: 'DELETE' });
-  location.reload();
-});`,
-    }));
+      ? `<div class="card warn"><strong>No isolation:</strong> the gateway is not running as root, so every user's server runs as the gateway's own account and users can read each other's files. Run as root (or set <code>isolation: required</code> to refuse to start like this).</div>` : undefined;
+    const servers = await ctx.store.servers.list({ user: p.name });
+    reply.type('text/html').header('cache-control', 'no-store').send(homePage({ user: p.name, servers, named: ctx.config.named_servers, warning }));
   });
 
   // /hub/spawn[/NAME[/SERVER]]: the profile form (several profiles) or a start; then the pending page.
