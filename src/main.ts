@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Authenticator } from './auth/authenticator.ts';
+import { GroupIndex } from './auth/group-index.ts';
 import { hashPassword } from './auth/password.ts';
 import { RateLimiter } from './auth/rate-limit.ts';
 import { SessionCodec } from './auth/session.ts';
@@ -42,6 +43,8 @@ export async function serve(config: GatewayConfig, opts: ServeOptions = {}) {
 
   const sessions = new SessionCodec(data.cookieSecret);
   const auth = new Authenticator(store, sessions, env.KICLOUD_API_TOKEN || undefined);
+  const groups = new GroupIndex(store);
+  await groups.reload();
   const metrics = new Metrics();
   const routes = new RouteTable({ connectTimeoutMs: config.proxy.connect_timeout * 1000, headersTimeoutMs: config.proxy.response_timeout * 1000 });
   const spawners = await buildSpawners({ config, log, privateDir: data.private });
@@ -54,7 +57,7 @@ export async function serve(config: GatewayConfig, opts: ServeOptions = {}) {
   if (recovered.adopted || recovered.lost) log.info(recovered, 'servers recovered from the store');
 
   const { server, app } = await buildHttpServer({
-    config, store, auth, sessions, orchestrator, routes, activity, metrics, log,
+    config, store, auth, groups, sessions, orchestrator, routes, activity, metrics, log,
     loginLimiter: new RateLimiter(config.auth.login_window * 1000),
     isolated: [...spawners.values()].every((s) => s.isolated),
     version: VERSION,

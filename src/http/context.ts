@@ -1,6 +1,7 @@
 /** @module What the hub's routes share: passed in at composition (src/main.ts), never imported as singletons. */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Authenticator, Principal } from '../auth/authenticator.ts';
+import type { GroupIndex } from '../auth/group-index.ts';
 import type { RateLimiter } from '../auth/rate-limit.ts';
 import type { SessionCodec } from '../auth/session.ts';
 import type { GatewayConfig } from '../config/load.ts';
@@ -15,6 +16,7 @@ export interface HubContext {
   config: GatewayConfig;
   store: Store;
   auth: Authenticator;
+  groups: GroupIndex;
   sessions: SessionCodec;
   loginLimiter: RateLimiter;
   orchestrator: Orchestrator;
@@ -28,6 +30,8 @@ export interface HubContext {
 
 declare module 'fastify' {
   interface FastifyRequest { principal: Principal | null }
+  /** For scope checks on a user: their groups, for `!group=` filters. */
+  interface FastifyInstance { groupsOf: (user: string) => readonly string[] }
 }
 
 export type Req = FastifyRequest;

@@ -16,6 +16,7 @@ import { esc, page } from './pages/layout.ts';
 import { pageRoutes } from './pages/routes.ts';
 import { serversApi } from './api/servers.ts';
 import { tokensApi } from './api/tokens.ts';
+import { groupsApi } from './api/groups.ts';
 import { usersApi } from './api/users.ts';
 import { requireScope } from './api/guard.ts';
 
@@ -32,7 +33,7 @@ export async function buildHttpServer(ctx: HubContext) {
     publicOrigin,
     routes: ctx.routes,
     auth: ctx.auth,
-    canAccess: (p, key) => can(p, 'access:servers', { user: key.user, server: key.server }),
+    canAccess: (p, key) => can(p, 'access:servers', { user: key.user, server: key.server, groups: ctx.groups.of(key.user) }),
     isNamedServer: (user, name) => ctx.orchestrator.isNamed(user, name),
     touch: ctx.activity.touch,
     metrics: ctx.metrics,
@@ -80,6 +81,7 @@ export async function buildHttpServer(ctx: HubContext) {
     }
   });
   app.decorateRequest('principal', null);
+  app.decorate('groupsOf', ctx.groups.of);
 
   app.addHook('onRequest', async (req) => {
     // A body without a Content-Type is JSON, as JupyterHub reads it (fastify would answer 415).
@@ -125,6 +127,7 @@ export async function buildHttpServer(ctx: HubContext) {
   await app.register(async (a) => usersApi(a, ctx));
   await app.register(async (a) => serversApi(a, ctx));
   await app.register(async (a) => tokensApi(a, ctx));
+  await app.register(async (a) => groupsApi(a, ctx));
   await app.register(async (a) => pageRoutes(a, ctx));
   await app.ready();
   return { server, app };

@@ -27,6 +27,9 @@ export interface Token {
 
 export interface Session { id: string; user: string; created: string; expiresAt: string }
 
+/** A JupyterHub group: members (user names, sorted) and free-form properties (JupyterHub 3). */
+export interface Group { name: string; users: string[]; properties: Record<string, unknown> }
+
 export interface ServerRecord extends ServerKey {
   state: ServerState;
   profile: string;
@@ -49,7 +52,8 @@ export interface Store {
     /** Insert; false when the name exists. */
     add(u: User): Promise<boolean>;
     update(name: string, patch: Partial<Pick<User, 'admin' | 'passwordHash'>>): Promise<void>;
-    /** Removes the user with their tokens, sessions, servers and events: a re-created name inherits nothing. */
+    /** Removes the user with their tokens, sessions, servers, events and group memberships: a re-created name
+     *  inherits nothing. */
     remove(name: string): Promise<boolean>;
     count(): Promise<number>;
   };
@@ -59,6 +63,18 @@ export interface Store {
     add(t: Token): Promise<void>;
     revoke(id: string): Promise<boolean>;
     touch(id: string, at: string): Promise<void>;
+  };
+  groups: {
+    /** Every group with its members, by name. */
+    list(): Promise<Group[]>;
+    get(name: string): Promise<Group | null>;
+    /** Insert with members (who must exist); false when the name exists. */
+    add(name: string, users: string[]): Promise<boolean>;
+    remove(name: string): Promise<boolean>;
+    /** Adds and removes members; names already (or not) there are skipped. */
+    addUsers(name: string, users: string[]): Promise<void>;
+    removeUsers(name: string, users: string[]): Promise<void>;
+    setProperties(name: string, properties: Record<string, unknown>): Promise<void>;
   };
   sessions: {
     get(id: string): Promise<Session | null>;

@@ -65,8 +65,14 @@ t.test('create, patch, delete users', async (t) => {
   t.match(patched.body, { name: 'dave', admin: true });
   t.equal((await gw.api('PATCH', '/hub/api/users/dave', { body: { password: 'short' } })).status, 400);
   await gw.login('dave', 'dave-password-2');
-  t.equal((await gw.api('DELETE', '/hub/api/users/erin')).status, 204);
+  // JupyterHub's delete:users (part of admin:users): a token may hold it alone, or only for some users.
+  const deleteDave = await gw.tokenFor('admin', ['delete:users!user=dave']);
+  t.equal((await gw.api('DELETE', '/hub/api/users/erin', { token: deleteDave })).status, 403, 'delete:users for dave does not reach erin');
+  const usersOnly = await gw.tokenFor('admin', ['users']);
+  t.equal((await gw.api('DELETE', '/hub/api/users/erin', { token: usersOnly })).status, 403, '"users" is not delete:users');
+  t.equal((await gw.api('DELETE', '/hub/api/users/erin', { token: await gw.tokenFor('admin', ['delete:users']) })).status, 204);
   t.equal((await gw.api('GET', '/hub/api/users/erin')).status, 404);
+  t.equal((await gw.api('DELETE', '/hub/api/users/dave', { token: deleteDave })).status, 204);
 });
 
 t.test('start and stop status codes', async (t) => {

@@ -20,6 +20,31 @@ export function storeConformance(t: Test, open: () => Promise<Store>): void {
     await s.close();
   });
 
+  t.test('groups: members, properties, and a deleted user leaves every group', async (t) => {
+    const s = await open();
+    for (const u of ['gina', 'hal', 'ivy']) await s.users.add(user(u));
+    t.equal(await s.groups.add('physics', ['ivy', 'gina']), true);
+    t.equal(await s.groups.add('physics', []), false, 'no overwrite');
+    t.same(await s.groups.get('physics'), { name: 'physics', users: ['gina', 'ivy'], properties: {} });
+    await s.groups.addUsers('physics', ['hal', 'gina']);
+    await s.groups.removeUsers('physics', ['ivy', 'nobody']);
+    await s.groups.setProperties('physics', { quota: 2, partition: 'gpu' });
+    await s.groups.add('chemistry', ['hal']);
+    t.same(await s.groups.list(), [
+      { name: 'chemistry', users: ['hal'], properties: {} },
+      { name: 'physics', users: ['gina', 'hal'], properties: { quota: 2, partition: 'gpu' } },
+    ]);
+    await s.users.remove('hal');
+    t.same((await s.groups.list()).map((g) => g.users), [[], ['gina']], 'hal left both groups');
+    await s.users.add(user('hal'));
+    t.same((await s.groups.get('physics'))!.users, ['gina'], 'a re-created hal is in none');
+    t.equal(await s.groups.remove('physics'), true);
+    t.equal(await s.groups.get('physics'), null);
+    t.equal(await s.groups.remove('physics'), false);
+    t.same((await s.users.list()).map((u) => u.name), ['gina', 'hal', 'ivy'], 'removing a group keeps its users');
+    await s.close();
+  });
+
   t.test('server transitions are compare-and-set', async (t) => {
     const s = await open();
     await s.users.add(user('bob'));

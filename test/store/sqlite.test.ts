@@ -28,6 +28,21 @@ t.test('WAL journal and migrations recorded', async (t) => {
   t.pass('reopening an up-to-date database applies nothing twice');
 });
 
+t.test('a database made by an older version is migrated with its data', async (t) => {
+  const file = path.join(dir, 'old.sqlite');
+  const db = new DatabaseSync(file);
+  db.exec(MIGRATIONS[0]);
+  db.exec(`PRAGMA user_version = 1;
+    INSERT INTO users (name, created) VALUES ('olga', '2026-01-01T00:00:00Z');
+    INSERT INTO groups (name) VALUES ('astro'); INSERT INTO group_members (grp, user) VALUES ('astro', 'olga');`);
+  db.close();
+  const store = new SqliteStore(file);
+  t.same(await store.groups.get('astro'), { name: 'astro', users: ['olga'], properties: {} }, 'the group kept its member and has properties');
+  await store.groups.setProperties('astro', { a: 1 });
+  t.same((await store.groups.get('astro'))!.properties, { a: 1 });
+  await store.close();
+});
+
 t.test('kill -9 at any moment loses nothing committed', async (t) => {
   for (let round = 0; round < 3; round++) {
     const file = path.join(dir, `crash-${round}.sqlite`);

@@ -11,12 +11,24 @@ export function principalOf(req: Req): Principal {
   return req.principal;
 }
 
-/** Requires any one of `scopes` on `target`. */
+/** Requires any one of `scopes` on `target`; a user target is checked with that user's groups. */
 export function requireScope(req: Req, scopes: string | string[], target?: Target): Principal {
   const p = principalOf(req);
   const list = Array.isArray(scopes) ? scopes : [scopes];
-  if (!list.some((s) => can(p, s, target))) {
+  const full = target?.user !== undefined && target.groups === undefined ? { ...target, groups: req.server.groupsOf(target.user) } : target;
+  if (!list.some((s) => can(p, s, full))) {
     throw forbidden(`Action is not authorized with current scopes; requires any of [${list.join(', ')}]${target?.user ? ` for user ${target.user}` : ''}`);
+  }
+  return p;
+}
+
+/** For lists: requires any one of `scopes` with any filter; the list then shows only what the filters reach
+ *  (JupyterHub answers `list:users!group=x` with that group's users, not a 403). */
+export function requireScopeAnywhere(req: Req, scopes: string | string[]): Principal {
+  const p = principalOf(req);
+  const list = Array.isArray(scopes) ? scopes : [scopes];
+  if (!list.some((s) => p.scopes.has(s) && p.ownerScopes.has(s))) {
+    throw forbidden(`Action is not authorized with current scopes; requires any of [${list.join(', ')}]`);
   }
   return p;
 }

@@ -1,8 +1,8 @@
-/** @module JupyterHub 3's JSON models (docs/source/_static/rest-api.yml): user, server, token. Clients written
+/** @module JupyterHub 3's JSON models (docs/source/_static/rest-api.yml): user, server, token, group. Clients written
  *  for JupyterHub read these fields; keep names and types as they are there. */
 import type { Principal } from '../../auth/authenticator.ts';
 import { can } from '../../auth/authenticator.ts';
-import type { ServerRecord, Token, User } from '../../store/store.ts';
+import type { Group, ServerRecord, Token, User } from '../../store/store.ts';
 import type { Orchestrator } from '../../spawn/orchestrator.ts';
 import { progressPath, serverPrefix } from '../../routes/paths.ts';
 
@@ -28,9 +28,11 @@ export function serverModel(rec: ServerRecord, o: Orchestrator, lastActivityMs: 
   };
 }
 
-export function userModel(u: User, servers: ServerRecord[], viewer: Principal, o: Orchestrator, latest: (r: ServerRecord) => number) {
-  const showServers = can(viewer, 'read:servers', { user: u.name });
-  const withState = can(viewer, 'admin:server_state', { user: u.name });
+export function userModel(u: User, servers: ServerRecord[], viewer: Principal, o: Orchestrator, latest: (r: ServerRecord) => number,
+  groups: readonly string[]) {
+  const target = { user: u.name, groups };
+  const showServers = can(viewer, 'read:servers', target);
+  const withState = can(viewer, 'admin:server_state', target);
   const active = servers.filter((s) => s.state !== 'stopped' || o.isSpawning({ user: s.user, server: s.server }));
   const def = active.find((s) => s.server === '');
   const userLast = [u.lastActivity ? Date.parse(u.lastActivity) : 0, ...servers.map(latest)].reduce((a, b) => Math.max(a, b), 0);
@@ -39,7 +41,7 @@ export function userModel(u: User, servers: ServerRecord[], viewer: Principal, o
     name: u.name,
     admin: u.admin,
     roles: u.admin ? ['admin', 'user'] : ['user'],
-    groups: [] as string[],
+    groups: can(viewer, 'read:users:groups', target) ? [...groups] : [],
     server: def && def.state === 'running' ? serverPrefix(u.name, '') : null,
     pending: def ? serverModel(def, o, 0).pending : null,
     created: u.created,
@@ -53,4 +55,10 @@ export function tokenModel(t: Token) {
     kind: 'api_token', id: t.id, user: t.user, note: t.note, scopes: t.scopes, roles: [],
     created: t.created, expires_at: t.expiresAt, last_activity: t.lastActivity, session_id: null, oauth_client: 'JupyterHub',
   };
+}
+
+/** JupyterHub 3's group model: the name for read:groups:name, members and properties for read:groups. */
+export function groupModel(g: Group, viewer: Principal) {
+  const full = can(viewer, 'read:groups', { groups: [g.name] });
+  return { kind: 'group', name: g.name, ...(full ? { users: g.users, properties: g.properties, roles: [] as string[] } : {}) };
 }

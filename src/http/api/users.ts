@@ -8,14 +8,16 @@ import { badRequest, conflict } from '../../errors.ts';
 import type { ServerRecord, User } from '../../store/store.ts';
 import type { HubContext, Req } from '../context.ts';
 import { changeOwnPassword, checkNewPassword, setPassword } from '../own-password.ts';
-import { checkUserName, findUser, principalOf, requireScope } from './guard.ts';
+import { checkUserName, findUser, principalOf, requireScope, requireScopeAnywhere } from './guard.ts';
 import { userModel } from './models.ts';
+import { paginate } from './pagination.ts';
 
 export const JUPYTERHUB_API_VERSION = '3.1.1';
 
 export async function usersApi(app: FastifyInstance, ctx: HubContext): Promise<void> {
   const latest = (r: ServerRecord) => ctx.activity.latest({ user: r.user, server: r.server });
-  const model = async (req: Req, u: User) => userModel(u, await ctx.store.servers.list({ user: u.name }), principalOf(req), ctx.orchestrator, latest);
+  const model = async (req: Req, u: User) =>
+    userModel(u, await ctx.store.servers.list({ user: u.name }), principalOf(req), ctx.orchestrator, latest, ctx.groups.of(u.name));
 
   app.get('/hub/api/', async () => ({ version: JUPYTERHUB_API_VERSION, kicloud_version: ctx.version }));
 
@@ -37,14 +39,13 @@ export async function usersApi(app: FastifyInstance, ctx: HubContext): Promise<v
   });
 
   app.get('/hub/api/users', async (req, reply) => {
-    const p = requireScope(req, ['list:users', 'read:users:name']);
-    const q = req.query as { state?: string; offset?: string; limit?: string };
+    const p = requireScopeAnywhere(req, 'list:users');
+    const q = req.query as { state?: string };
     if (q.state !== undefined && !['ready', 'active', 'inactive'].includes(q.state)) {
       throw badRequest(`state must be one of ready, active, inactive; got "${q.state}"`);
     }
-    const offset = intParam(q.offset, 'offset', 0);
-    const limit = Math.min(intParam(q.limit, 'limit', 200), 200);
-    let users = (await ctx.store.users.list()).filter((u) => can(p, 'list:users', { user: u.name }) || can(p, 'read:users:name', { user: u.name }));
+    const target = (u: User) => ({ user: u.name, groups: ctx.groups.of(u.name) });
+    let users = (await ctx.store.users.list()).filter((u) => can(p, 'list:users', target(u)));
     const servers = await ctx.store.servers.list();
     const byUser = new Map<string, ServerRecord[]>();
     for (const s of servers) byUser.set(s.user, [...(byUser.get(s.user) ?? []), s]);
@@ -53,16 +54,8 @@ export async function usersApi(app: FastifyInstance, ctx: HubContext): Promise<v
       const isReady = (u: User) => (byUser.get(u.name) ?? []).some((s) => s.state === 'running');
       users = users.filter((u) => (q.state === 'ready' ? isReady(u) : q.state === 'active' ? isActive(u) : !isActive(u)));
     }
-    const total = users.length;
-    const items = users.slice(offset, offset + limit).map((u) => userModel(u, byUser.get(u.name) ?? [], p, ctx.orchestrator, latest));
-    if ((req.headers.accept ?? '').includes('application/jupyterhub-pagination+json')) {
-      reply.type('application/json');
-      // Absolute, as JupyterHub answers: jupyterhub-idle-culler requests this URL as it is.
-      const nextUrl = new URL(`/hub/api/users?offset=${offset + limit}&limit=${limit}${q.state ? `&state=${q.state}` : ''}`, ctx.config.publicUrl).href;
-      const next = offset + limit < total ? { offset: offset + limit, limit, url: nextUrl } : null;
-      return { items, _pagination: { offset, limit, total, next } };
-    }
-    return items;
+    return paginate(ctx, req, reply, users, (u) => userModel(u, byUser.get(u.name) ?? [], p, ctx.orchestrator, latest, ctx.groups.of(u.name)),
+      '/hub/api/users', q.state ? `&state=${q.state}` : '');
   });
 
   app.post('/hub/api/users', async (req, reply) => {
@@ -119,13 +112,14 @@ export async function usersApi(app: FastifyInstance, ctx: HubContext): Promise<v
 
   app.delete('/hub/api/users/:name', async (req, reply) => {
     const { name } = req.params as { name: string };
-    const p = requireScope(req, 'admin:users');
+    const p = requireScope(req, 'delete:users', { user: name });
     if (p.name === name && p.kind === 'user') throw badRequest('you cannot delete yourself');
     await findUser(ctx, name);
     for (const s of await ctx.store.servers.list({ user: name })) await ctx.orchestrator.stop({ user: name, server: s.server }, 'user deleted');
     // The account first: if removing it fails, the user is still there and the DELETE can be retried.
     await ctx.orchestrator.forgetUser(name);
     await ctx.store.users.remove(name);
+    await ctx.groups.reload();                       // a name re-created later is in no group
     ctx.auth.forgetUser(name);
     reply.code(204);
   });
@@ -147,13 +141,6 @@ export async function usersApi(app: FastifyInstance, ctx: HubContext): Promise<v
     reply.code(200);
     return {};
   });
-}
-
-function intParam(v: string | undefined, name: string, def: number): number {
-  if (v === undefined) return def;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw badRequest(`${name} must be a non-negative integer, got "${v}"`);
-  return n;
 }
 
 export function newUser(name: string, admin: boolean, passwordHash: string | null): User {

@@ -24,4 +24,6 @@ export const MIGRATIONS: string[] = [
      seq INTEGER PRIMARY KEY AUTOINCREMENT, user TEXT NOT NULL, server TEXT NOT NULL, event TEXT NOT NULL,
      FOREIGN KEY (user) REFERENCES users(name) ON DELETE CASCADE);
    CREATE INDEX spawn_events_by_server ON spawn_events (user, server, seq);`,
+  // JupyterHub 3's group properties.
+  `ALTER TABLE groups ADD COLUMN properties TEXT NOT NULL DEFAULT '{}';`,
 ];

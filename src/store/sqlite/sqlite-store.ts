@@ -1,7 +1,7 @@
 /** @module The embedded Store on Node's built-in node:sqlite: WAL journal, foreign keys, migrations.
  *  Each call is one statement or one transaction, so a kill -9 at any moment keeps every committed change. */
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
-import type { ActivityUpdate, ServerKey, ServerRecord, ServerState, Session, SpawnEvent, Store, Token, User } from '../store.ts';
+import type { ActivityUpdate, Group, ServerKey, ServerRecord, ServerState, Session, SpawnEvent, Store, Token, User } from '../store.ts';
 import { MIGRATIONS } from './migrations.ts';
 
 type Row = Record<string, unknown>;
@@ -71,6 +71,41 @@ export class SqliteStore implements Store {
     },
     revoke: async (id: string) => this.#q('DELETE FROM tokens WHERE id = ?').run(id).changes === 1,
     touch: async (id: string, at: string) => { this.#q('UPDATE tokens SET last_activity = ? WHERE id = ?').run(at, id); },
+  };
+
+  groups = {
+    list: async () => {
+      const members = new Map<string, string[]>();
+      for (const r of this.#q('SELECT grp, user FROM group_members ORDER BY grp, user').all() as Row[]) {
+        const list = members.get(String(r.grp)) ?? [];
+        list.push(String(r.user));
+        members.set(String(r.grp), list);
+      }
+      return (this.#q('SELECT * FROM groups ORDER BY name').all() as Row[]).map((r) => toGroup(r, members.get(String(r.name)) ?? []));
+    },
+    get: async (name: string) => {
+      const r = this.#q('SELECT * FROM groups WHERE name = ?').get(name) as Row | undefined;
+      if (!r) return null;
+      return toGroup(r, (this.#q('SELECT user FROM group_members WHERE grp = ? ORDER BY user').all(name) as Row[]).map((m) => String(m.user)));
+    },
+    add: async (name: string, users: string[]) => this.#tx(() => {
+      if (this.#q('INSERT INTO groups (name) VALUES (?) ON CONFLICT (name) DO NOTHING').run(name).changes !== 1) return false;
+      const ins = this.#q('INSERT INTO group_members (grp, user) VALUES (?, ?) ON CONFLICT DO NOTHING');
+      for (const u of users) ins.run(name, u);
+      return true;
+    }),
+    remove: async (name: string) => this.#q('DELETE FROM groups WHERE name = ?').run(name).changes === 1,
+    addUsers: async (name: string, users: string[]) => this.#tx(() => {
+      const ins = this.#q('INSERT INTO group_members (grp, user) VALUES (?, ?) ON CONFLICT DO NOTHING');
+      for (const u of users) ins.run(name, u);
+    }),
+    removeUsers: async (name: string, users: string[]) => this.#tx(() => {
+      const del = this.#q('DELETE FROM group_members WHERE grp = ? AND user = ?');
+      for (const u of users) del.run(name, u);
+    }),
+    setProperties: async (name: string, properties: Record<string, unknown>) => {
+      this.#q('UPDATE groups SET properties = ? WHERE name = ?').run(JSON.stringify(properties), name);
+    },
   };
 
   sessions = {
@@ -150,6 +185,10 @@ const str = (v: unknown) => (v === null || v === undefined ? null : String(v));
 
 function toUser(r: Row | undefined): User | null {
   return r ? { name: String(r.name), admin: r.admin === 1, passwordHash: str(r.password_hash), created: String(r.created), lastActivity: str(r.last_activity) } : null;
+}
+
+function toGroup(r: Row, users: string[]): Group {
+  return { name: String(r.name), users, properties: JSON.parse(String(r.properties)) };
 }
 
 function toToken(r: Row | undefined): Token | null {

@@ -1,0 +1,31 @@
+/** @module JupyterHub 3's list paging: `offset` and `limit` (at most 200), and with `Accept:
+ *  application/jupyterhub-pagination+json` the `{items, _pagination}` envelope whose `next.url` is absolute
+ *  (jupyterhub-idle-culler requests it as it is). */
+import { badRequest } from '../../errors.ts';
+import type { HubContext, Reply, Req } from '../context.ts';
+
+const MAX_LIMIT = 200;
+
+function intParam(v: string | undefined, name: string, def: number): number {
+  if (v === undefined) return def;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw badRequest(`${name} must be a non-negative integer, got "${v}"`);
+  return n;
+}
+
+export function pageOf(req: Req): { offset: number; limit: number } {
+  const q = req.query as { offset?: string; limit?: string };
+  return { offset: intParam(q.offset, 'offset', 0), limit: Math.min(intParam(q.limit, 'limit', MAX_LIMIT), MAX_LIMIT) };
+}
+
+/** One page of `all`, plain or in the envelope the client asked for; `extra` is kept in the next URL. */
+export function paginate<T, M>(ctx: HubContext, req: Req, reply: Reply, all: T[], toModel: (x: T) => M, path: string, extra = '') {
+  const { offset, limit } = pageOf(req);
+  const items = all.slice(offset, offset + limit).map(toModel);
+  if (!(req.headers.accept ?? '').includes('application/jupyterhub-pagination+json')) return items;
+  reply.type('application/json');
+  const total = all.length;
+  const next = offset + limit < total
+    ? { offset: offset + limit, limit, url: new URL(`${path}?offset=${offset + limit}&limit=${limit}${extra}`, ctx.config.publicUrl).href } : null;
+  return { items, _pagination: { offset, limit, total, next } };
+}
