@@ -3,6 +3,7 @@
  *  Wrong guesses count against the same limits as failed logins, and a new password ends every session. */
 import { hashPassword, MIN_PASSWORD_LENGTH, verifyPassword } from '../auth/password.ts';
 import { badRequest, forbidden, GatewayError } from '../errors.ts';
+import { isServerToken } from '../spawn/server-token.ts';
 import type { HubContext } from './context.ts';
 
 export class TooManyGuesses extends GatewayError {
@@ -42,12 +43,17 @@ export async function setPassword(ctx: HubContext, name: string, password: unkno
   ctx.auth.forgetUser(name);
 }
 
-/** The user's own change: the current password first, under the login limits. */
-export async function changeOwnPassword(ctx: HubContext, name: string, current: unknown, next: unknown, ip: string): Promise<void> {
+/** The user's own change: the current password first, under the login limits; nothing changes unless it is
+ *  right. `revokeTokens` also revokes the user's API tokens (not their servers' own), for when someone else
+ *  may have used the account: a token minted through a stolen session would outlive the sessions. */
+export async function changeOwnPassword(ctx: HubContext, name: string, current: unknown, next: unknown, ip: string,
+  o: { revokeTokens?: boolean } = {}): Promise<void> {
   const retry = guessRetryAfter(ctx, name, ip);
   if (retry > 0) throw new TooManyGuesses(retry);
   if (typeof current !== 'string' || !current) throw badRequest('current_password is required to change your own password');
+  checkNewPassword(next);
   const user = await ctx.store.users.get(name);
+  if (user && user.passwordHash === null) throw badRequest('this account has no password to change; an admin can set one');
   if (!user || !(await verifyPassword(current, user.passwordHash))) {
     guessFailed(ctx, name, ip);
     ctx.log.info({ user: name, ip }, 'password change refused: wrong current password');
@@ -55,5 +61,15 @@ export async function changeOwnPassword(ctx: HubContext, name: string, current: 
   }
   guessSucceeded(ctx, name, ip);
   await setPassword(ctx, name, next);
-  ctx.log.info({ user: name }, 'password changed by its owner');
+  const revoked = o.revokeTokens ? await revokeApiTokens(ctx, name) : 0;
+  ctx.log.info({ user: name, revokedTokens: revoked }, 'password changed by its owner');
+}
+
+async function revokeApiTokens(ctx: HubContext, name: string): Promise<number> {
+  const tokens = (await ctx.store.tokens.list(name)).filter((t) => !isServerToken(t));
+  for (const t of tokens) {
+    await ctx.store.tokens.revoke(t.id);
+    ctx.auth.forgetToken(t.id);
+  }
+  return tokens.length;
 }

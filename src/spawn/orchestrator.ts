@@ -9,7 +9,8 @@ import type { Logger } from '../log.ts';
 import { describeServer as describe, serverPrefix } from '../routes/paths.ts';
 import { routeId, type RouteTable } from '../routes/route-table.ts';
 import type { ServerKey, ServerRecord, Store } from '../store/store.ts';
-import { hashToken, mintToken } from '../auth/tokens.ts';
+import { hashToken } from '../auth/tokens.ts';
+import { mintServerToken } from './server-token.ts';
 import type { Metrics } from '../http/metrics.ts';
 import { singleUserEnv } from './env.ts';
 import { SpawnProgress } from './progress.ts';
@@ -108,8 +109,7 @@ export class Orchestrator {
     if (!profile) throw badRequest(`no profile named "${opts.profile}"; choose one of ${this.#config.profiles.map((p) => p.name).join(', ')}`);
     const spawner = this.#spawnerFor(profile);
 
-    const { secret, token } = mintToken(key.user, [`users:activity!user=${key.user}`, `access:servers!server=${key.user}/${key.server}`],
-      { note: `server ${id}` });
+    const { secret, token } = mintServerToken(key);
     await this.#store.servers.ensure({
       ...key, state: 'stopped', profile: profile.name, url: null, token: secret, handle: {}, started: null, lastActivity: null, userOptions: {},
     });

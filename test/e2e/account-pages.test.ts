@@ -2,6 +2,7 @@
  *  NativeAuthenticator's), driven as a browser's forms drive them, with the attacks: another user's token,
  *  cross-site posts, wrong and guessed current passwords, a stolen session after a password change. */
 import t from 'tap';
+import { randomBytes } from 'node:crypto';
 import { echoProfile, Gateway } from '../helpers/gateway.ts';
 
 const gw = await Gateway.start({ config: { profiles: [echoProfile()], auth: { login_attempts: 3 } } });
@@ -16,6 +17,8 @@ const form = (p: string, cookie: string, fields: Record<string, string>, origin 
 const page = (p: string, cookie: string) => fetch(`${gw.url}${p}`, { redirect: 'manual', headers: { cookie, accept: 'text/html' } });
 const whoami = async (token: string) => (await gw.api('GET', '/hub/api/user', { token })).status;
 const newToken = (html: string) => /<pre id="new-token">([0-9a-f]+)<\/pre>/.exec(html)?.[1];
+/** The token page's form: each rendering carries a fresh request id. */
+const requestId = () => randomBytes(16).toString('hex');
 
 t.test('token page: request, use, list and revoke a token', async (t) => {
   const anon = await page('/hub/token', '');
@@ -27,7 +30,8 @@ t.test('token page: request, use, list and revoke a token', async (t) => {
   t.equal(empty.status, 200);
   t.match(await empty.text(), /None yet/);
 
-  const made = await form('/hub/token', cookie, { note: 'laptop <b>x</b>', expires_in: '3600' });
+  const id = requestId();
+  const made = await form('/hub/token', cookie, { note: 'laptop <b>x</b>', expires_in: '3600', request_id: id });
   t.equal(made.status, 200);
   t.equal(made.headers.get('cache-control'), 'no-store', 'a page holding a secret is not cached');
   const html = await made.text();
@@ -45,6 +49,11 @@ t.test('token page: request, use, list and revoke a token', async (t) => {
   t.ok(Math.abs(lifetime - 3600_000) < 5000, `expires in an hour (${lifetime} ms)`);
   t.same(info.scopes, ['inherit'], 'it holds what alice holds, no more');
 
+  const reloaded = await form('/hub/token', cookie, { note: 'laptop <b>x</b>', expires_in: '3600', request_id: id });
+  const reloadedHtml = await reloaded.text();
+  t.notOk(newToken(reloadedHtml), 'reloading the answer (the same form posted again) mints nothing');
+  t.match(reloadedHtml, /id="token-notice"/, 'and says so');
+  t.equal((await gw.api('GET', '/hub/api/users/alice/tokens')).body.api_tokens.length, listed.length, 'still one token');
   const again = await (await page('/hub/token', cookie)).text();
   t.notOk(newToken(again), 'the secret is not shown a second time');
   t.match(again, new RegExp(`id="token-${info.id}"`), 'the token has a row');
@@ -59,14 +68,16 @@ t.test('token page: request, use, list and revoke a token', async (t) => {
 t.test('token page: bad input and attacks change nothing', async (t) => {
   const alice = await gw.login('alice');
   const before = (await gw.api('GET', '/hub/api/users/alice/tokens')).body.api_tokens.length;
-  const cross = await form('/hub/token', alice, { note: 'csrf' }, 'http://evil.example');
+  const cross = await form('/hub/token', alice, { note: 'csrf', request_id: requestId() }, 'http://evil.example');
   t.equal(cross.status, 403, 'a post from another site is refused');
   const noOrigin = await fetch(`${gw.url}/hub/token`, { method: 'POST', redirect: 'manual', body: 'note=x',
     headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: alice, 'sec-fetch-site': 'cross-site' } });
   t.equal(noOrigin.status, 403, 'so is one that says it is cross-site');
-  const odd = await form('/hub/token', alice, { note: 'odd', expires_in: '12345' });
+  const odd = await form('/hub/token', alice, { note: 'odd', expires_in: '12345', request_id: requestId() });
   t.equal(odd.status, 400, 'an expiry that is not one of the choices');
-  const long = await form('/hub/token', alice, { note: 'x'.repeat(1001) });
+  const long = await form('/hub/token', alice, { note: 'x'.repeat(1001), request_id: requestId() });
+  const noId = await form('/hub/token', alice, { note: 'no id' });
+  t.equal(noId.status, 400, 'a form without its request id');
   t.equal(long.status, 400, 'a note longer than 1000 characters');
   t.equal((await gw.api('GET', '/hub/api/users/alice/tokens')).body.api_tokens.length, before, 'no token was made');
 
@@ -129,4 +140,46 @@ t.test('password: wrong current passwords are rate-limited like logins, in the p
   t.equal(api.status, 429, 'the API shares the limit');
   t.ok(Number(api.headers.get('retry-after')) > 0);
   t.equal((await page('/hub/home', cookie)).status, 200, 'nothing changed: the session still works');
+});
+
+t.test("a server's own token is listed read-only and cannot be revoked from the page", async (t) => {
+  await gw.addUser('fay');
+  await gw.api('POST', '/hub/api/users/fay/server');
+  await gw.waitReady('fay');
+  const cookie = await gw.login('fay');
+  const own = (await gw.api('GET', '/hub/api/users/fay/tokens')).body.api_tokens.find((x: { note: string }) => x.note === 'server fay/');
+  t.ok(own, 'the running server has its token');
+  const html = await (await page('/hub/token', cookie)).text();
+  const row = new RegExp(`id="token-${own.id}"[\\s\\S]*?</tr>`).exec(html)?.[0] ?? '';
+  t.match(row, /the hub revokes it when the server stops/);
+  t.notMatch(row, /Revoke/);
+  t.equal((await form(`/hub/token/${own.id}/revoke`, cookie, {})).status, 400);
+  t.ok((await gw.api('GET', '/hub/api/users/fay/tokens')).body.api_tokens.some((x: { id: string }) => x.id === own.id), 'still there');
+});
+
+t.test('password: only in a browser session, never half-applied, and it can revoke the API tokens', async (t) => {
+  await gw.addUser('erin');
+  const token = await gw.tokenFor('erin');
+  const byToken = await fetch(`${gw.url}/hub/change-password`, { method: 'POST', redirect: 'manual', body: new URLSearchParams({
+    current_password: 'erin-password-1', new_password: 'erin-by-token', confirm_password: 'erin-by-token' }),
+  headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `token ${token}` } });
+  t.equal(byToken.status, 403, "a token (a server's, say) cannot use the page");
+  t.notOk(byToken.headers.get('set-cookie'), 'nor get a browser session from it');
+  t.ok(await gw.login('erin'), 'the password is unchanged');
+
+  await gw.addUser('gus', 'gus-password-1', true);
+  const gus = await gw.login('gus');
+  const patch = (body: object) => fetch(`${gw.url}/hub/api/users/gus`, { method: 'PATCH', headers: { cookie: gus, origin: gw.url, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  t.equal((await patch({ admin: false, password: 'gus-password-2', current_password: 'wrong-password' })).status, 403);
+  t.equal((await gw.api('GET', '/hub/api/users/gus')).body.admin, true, 'a wrong current password changes nothing, not even the admin flag');
+
+  const erin = await gw.login('erin');
+  const kept = await form('/hub/change-password', erin, { current_password: 'erin-password-1', new_password: 'erin-password-2', confirm_password: 'erin-password-2' });
+  t.equal(kept.status, 200);
+  t.equal(await whoami(token), 200, 'without the box, API tokens keep working');
+  const erin2 = await gw.login('erin', 'erin-password-2');
+  const revoked = await form('/hub/change-password', erin2, { current_password: 'erin-password-2', new_password: 'erin-password-3', confirm_password: 'erin-password-3', revoke_tokens: 'yes' });
+  t.equal(revoked.status, 200);
+  t.match(await revoked.text(), /your API tokens revoked/);
+  t.equal(await whoami(token), 403, 'with it, they are revoked');
 });

@@ -48,6 +48,17 @@ t.test('users: list, paging, state filter', async (t) => {
   await gw.waitReady('bob');
   const ready = await gw.api('GET', '/hub/api/users?state=ready');
   t.same(ready.body.map((u: { name: string }) => u.name), ['bob']);
+  const paged = await gw.api('GET', '/hub/api/users?state=ready&limit=1&offset=0&include_stopped_servers', { headers: { accept: 'application/jupyterhub-pagination+json' } });
+  t.equal(paged.body._pagination.next, null, 'one ready user: no next page');
+  const firstPage = await gw.api('GET', '/hub/api/users?limit=1&include_stopped_servers', { headers: { accept: 'application/jupyterhub-pagination+json' } });
+  t.match(firstPage.body._pagination.next.url, /include_stopped_servers/, 'the next URL keeps the query');
+  await gw.api('DELETE', '/hub/api/users/bob/server');
+  const stopped = await gw.api('GET', '/hub/api/users/bob?include_stopped_servers');
+  t.match(stopped.body.servers[''], { ready: false, stopped: true }, 'include_stopped_servers lists a stopped server');
+  t.same((await gw.api('GET', '/hub/api/users/bob')).body.servers, {}, 'without it, only active ones');
+  t.same((await gw.api('GET', '/hub/api/users/bob?include_stopped_servers=false')).body.servers, {}, '"false" means no');
+  await gw.api('POST', '/hub/api/users/bob/server', { body: { profile: 'echo' } });
+  await gw.waitReady('bob');
   const inactive = await gw.api('GET', '/hub/api/users?state=inactive');
   t.notOk(inactive.body.some((u: { name: string }) => u.name === 'bob'));
   const alice = await gw.tokenFor('alice');

@@ -26,6 +26,11 @@ t.test('create, read, change and delete groups', async (t) => {
   t.equal(many.status, 201);
   t.same(many.body.map((g: { name: string; users: string[] }) => [g.name, g.users]), [['chem', ['bob']], ['bio', ['bob']]]);
   t.equal((await api('POST', '/hub/api/groups', { body: { groups: [] } })).status, 400, 'no group named');
+  const dup = await api('POST', '/hub/api/groups', { body: { groups: ['dup', 'dup'] } });
+  t.equal(dup.status, 201, 'a name twice in one batch is one group');
+  t.same(dup.body.map((g: { name: string }) => g.name), ['dup']);
+  await api('DELETE', '/hub/api/groups/dup');
+  t.equal((await api('POST', '/hub/api/groups/chem', { body: { users: ['zed'] } })).status, 409, 'an existing group is a 409 before its users are checked');
   const clash = await api('POST', '/hub/api/groups', { body: { groups: ['geo', 'chem'] } });
   t.equal(clash.status, 409);
   t.equal((await api('GET', '/hub/api/groups/geo')).status, 404, 'a conflict creates none of the batch');
@@ -39,6 +44,8 @@ t.test('create, read, change and delete groups', async (t) => {
   const props = await api('PUT', '/hub/api/groups/physics/properties', { body: { partition: 'gpu', quota: 4 } });
   t.same(props.body.properties, { partition: 'gpu', quota: 4 });
   t.equal((await api('PUT', '/hub/api/groups/physics/properties', { body: ['x'] })).status, 400, 'properties must be an object');
+  t.equal((await api('PUT', '/hub/api/groups/physics/properties')).status, 400, 'an empty body is not "no properties"');
+  t.same((await api('GET', '/hub/api/groups/physics')).body.properties, { partition: 'gpu', quota: 4 }, 'unchanged');
 
   t.same((await api('GET', '/hub/api/users/bob')).body.groups, ['bio', 'chem', 'physics'], "the user model lists bob's groups");
   const list = await api('GET', '/hub/api/groups');
@@ -60,6 +67,10 @@ t.test('a user without group scopes can neither read nor change groups', async (
   t.equal((await api('POST', '/hub/api/groups/mine', { token: carol })).status, 403);
   t.equal((await api('POST', '/hub/api/groups/physics/users', { body: { users: ['carol'] }, token: carol })).status, 403, 'nor join one');
   t.equal((await api('DELETE', '/hub/api/groups/physics', { token: carol })).status, 403);
+  for (const scopes of [['access:servers!group=physics'], ['read:groups'], ['groups!group=physics'], ['list:users!group=physics']]) {
+    const r = await api('POST', '/hub/api/users/carol/tokens', { body: { scopes }, token: carol });
+    t.equal(r.status, 403, `carol cannot mint a token with ${scopes}`);
+  }
   t.same((await api('GET', '/hub/api/groups/physics')).body.users, ['bob'], 'physics is unchanged');
 });
 
@@ -74,7 +85,9 @@ t.test('!group= filters: on the API, on the proxy, and they follow membership at
   t.same((await api('GET', '/hub/api/users', { token: ta })).body.map((u: { name: string }) => u.name), ['alice', 'bob'], 'list:users shows members only');
   t.equal((await api('GET', '/hub/api/users/carol', { token: ta })).status, 403);
   t.same((await api('GET', '/hub/api/groups', { token: ta })).body.map((g: { name: string }) => g.name), ['physics'], 'list:groups shows its group only');
-  t.equal((await api('GET', '/hub/api/groups/physics', { token: ta })).status, 200);
+  const seen = await api('GET', '/hub/api/groups/physics', { token: ta });
+  t.equal(seen.status, 200);
+  t.ok('users' in seen.body && !('roles' in seen.body), 'members with read:groups; roles only with read:roles:groups');
   t.equal((await api('GET', '/hub/api/groups/chem', { token: ta })).status, 403);
   t.equal((await api('POST', '/hub/api/groups/physics/users', { body: { users: ['carol'] }, token: ta })).status, 403, 'reading is not changing');
 

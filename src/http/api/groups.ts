@@ -35,6 +35,16 @@ export async function groupsApi(app: FastifyInstance, ctx: HubContext): Promise<
     for (const u of names) if (!USER_NAME.test(u) || !(await ctx.store.users.get(u))) throw badRequest(`No such user: ${u}`);
     return names;
   };
+  /** Runs a store change that names `users`; a user deleted since they were checked fails it, and is then
+   *  reported as the 400 a check would give, not as a 500. */
+  const withUsers = async <T>(users: string[], change: () => Promise<T>): Promise<T> => {
+    try {
+      return await change();
+    } catch (err) {
+      await existingUsers(users);
+      throw err;
+    }
+  };
   const bodyOf = (req: Req) => {
     const body = req.body ?? {};
     if (typeof body !== 'object' || Array.isArray(body)) throw badRequest('body must be a JSON object');
@@ -49,19 +59,19 @@ export async function groupsApi(app: FastifyInstance, ctx: HubContext): Promise<
   app.get('/hub/api/groups', async (req, reply) => {
     const p = requireScopeAnywhere(req, 'list:groups');
     const visible = (await ctx.store.groups.list()).filter((g) => can(p, 'list:groups', on(g.name)));
-    return paginate(ctx, req, reply, visible, (g) => groupModel(g, p), '/hub/api/groups');
+    return paginate(ctx, req, reply, visible, (g) => groupModel(g, p));
   });
 
   app.post('/hub/api/groups', async (req, reply) => {
     const body = bodyOf(req);
     if (!Array.isArray(body.groups) || !body.groups.length) throw badRequest('Must specify at least one group to create');
-    const names = body.groups.map(checkGroupName);
+    const names = [...new Set(body.groups.map(checkGroupName))];
     for (const name of names) requireScope(req, 'admin:groups', on(name));
-    const users = body.users === undefined ? [] : await existingUsers(body.users);
     for (const name of names) if (await ctx.store.groups.get(name)) throw conflict(`Group ${name} already exists`);
+    const users = body.users === undefined ? [] : await existingUsers(body.users);
     const created = [];
     for (const name of names) {
-      if (!(await ctx.store.groups.add(name, users))) throw conflict(`Group ${name} already exists`);
+      if (!(await withUsers(users, () => ctx.store.groups.add(name, users)))) throw conflict(`Group ${name} already exists`);
       created.push(await changed(req, name, 'group created'));
     }
     reply.code(201);
@@ -78,8 +88,9 @@ export async function groupsApi(app: FastifyInstance, ctx: HubContext): Promise<
     const name = checkGroupName((req.params as { name: string }).name);
     requireScope(req, 'admin:groups', on(name));
     const body = bodyOf(req);
+    if (await ctx.store.groups.get(name)) throw conflict(`Group ${name} already exists`);
     const users = body.users === undefined ? [] : await existingUsers(body.users);
-    if (!(await ctx.store.groups.add(name, users))) throw conflict(`Group ${name} already exists`);
+    if (!(await withUsers(users, () => ctx.store.groups.add(name, users)))) throw conflict(`Group ${name} already exists`);
     reply.code(201);
     return changed(req, name, 'group created');
   });
@@ -103,7 +114,8 @@ export async function groupsApi(app: FastifyInstance, ctx: HubContext): Promise<
       const { name } = req.params as { name: string };
       requireScope(req, 'groups', on(name));
       await find(name);
-      await ctx.store.groups[change](name, await existingUsers(bodyOf(req).users, missing));
+      const users = await existingUsers(bodyOf(req).users, missing);
+      await withUsers(users, () => ctx.store.groups[change](name, users));
       return changed(req, name, what);
     });
   }
@@ -113,7 +125,9 @@ export async function groupsApi(app: FastifyInstance, ctx: HubContext): Promise<
     requireScope(req, 'groups', on(name));
     await find(name);
     const body = req.body;
-    if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('Must specify properties');
+    // An empty body reaches here as {} (bodies default to {}, as JupyterHub reads them): refuse it, do not clear.
+    const empty = (req.headers['content-length'] ?? '0') === '0' && req.headers['transfer-encoding'] === undefined;
+    if (empty || !body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('Must specify properties');
     await ctx.store.groups.setProperties(name, body as Record<string, unknown>);
     return changed(req, name, 'group properties set');
   });

@@ -29,11 +29,13 @@ export function serverModel(rec: ServerRecord, o: Orchestrator, lastActivityMs: 
 }
 
 export function userModel(u: User, servers: ServerRecord[], viewer: Principal, o: Orchestrator, latest: (r: ServerRecord) => number,
-  groups: readonly string[]) {
+  groups: readonly string[], includeStopped = false) {
   const target = { user: u.name, groups };
   const showServers = can(viewer, 'read:servers', target);
   const withState = can(viewer, 'admin:server_state', target);
-  const active = servers.filter((s) => s.state !== 'stopped' || o.isSpawning({ user: s.user, server: s.server }));
+  const isActive = (s: ServerRecord) => s.state !== 'stopped' || o.isSpawning({ user: s.user, server: s.server });
+  const active = servers.filter(isActive);
+  const listed = includeStopped ? servers : active;        // JupyterHub 3's ?include_stopped_servers
   const def = active.find((s) => s.server === '');
   const userLast = [u.lastActivity ? Date.parse(u.lastActivity) : 0, ...servers.map(latest)].reduce((a, b) => Math.max(a, b), 0);
   return {
@@ -46,7 +48,7 @@ export function userModel(u: User, servers: ServerRecord[], viewer: Principal, o
     pending: def ? serverModel(def, o, 0).pending : null,
     created: u.created,
     last_activity: userLast ? new Date(userLast).toISOString() : null,
-    ...(showServers ? { servers: Object.fromEntries(active.map((s) => [s.server, serverModel(s, o, latest(s), withState)])) } : {}),
+    ...(showServers ? { servers: Object.fromEntries(listed.map((s) => [s.server, serverModel(s, o, latest(s), withState)])) } : {}),
   };
 }
 
@@ -57,8 +59,13 @@ export function tokenModel(t: Token) {
   };
 }
 
-/** JupyterHub 3's group model: the name for read:groups:name, members and properties for read:groups. */
+/** JupyterHub 3's group model: the name for read:groups:name, members and properties for read:groups, roles
+ *  (none here: roles are not configurable yet) for read:roles:groups. */
 export function groupModel(g: Group, viewer: Principal) {
-  const full = can(viewer, 'read:groups', { groups: [g.name] });
-  return { kind: 'group', name: g.name, ...(full ? { users: g.users, properties: g.properties, roles: [] as string[] } : {}) };
+  const on = { groups: [g.name] };
+  return {
+    kind: 'group', name: g.name,
+    ...(can(viewer, 'read:groups', on) ? { users: g.users, properties: g.properties } : {}),
+    ...(can(viewer, 'read:roles:groups', on) ? { roles: [] as string[] } : {}),
+  };
 }

@@ -18,14 +18,20 @@ export function pageOf(req: Req): { offset: number; limit: number } {
   return { offset: intParam(q.offset, 'offset', 0), limit: Math.min(intParam(q.limit, 'limit', MAX_LIMIT), MAX_LIMIT) };
 }
 
-/** One page of `all`, plain or in the envelope the client asked for; `extra` is kept in the next URL. */
-export function paginate<T, M>(ctx: HubContext, req: Req, reply: Reply, all: T[], toModel: (x: T) => M, path: string, extra = '') {
+/** One page of `all`, plain or in the envelope the client asked for; the next URL keeps the request's query. */
+export function paginate<T, M>(ctx: HubContext, req: Req, reply: Reply, all: T[], toModel: (x: T) => M) {
   const { offset, limit } = pageOf(req);
   const items = all.slice(offset, offset + limit).map(toModel);
   if (!(req.headers.accept ?? '').includes('application/jupyterhub-pagination+json')) return items;
   reply.type('application/json');
   const total = all.length;
-  const next = offset + limit < total
-    ? { offset: offset + limit, limit, url: new URL(`${path}?offset=${offset + limit}&limit=${limit}${extra}`, ctx.config.publicUrl).href } : null;
+  let next = null;
+  if (offset + limit < total) {
+    const url = new URL(req.url, ctx.config.publicUrl);
+    url.searchParams.delete('offset');
+    url.searchParams.delete('limit');
+    url.search = `?offset=${offset + limit}&limit=${limit}${url.search ? `&${url.search.slice(1)}` : ''}`;
+    next = { offset: offset + limit, limit, url: url.href };
+  }
   return { items, _pagination: { offset, limit, total, next } };
 }

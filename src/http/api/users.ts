@@ -16,8 +16,13 @@ export const JUPYTERHUB_API_VERSION = '3.1.1';
 
 export async function usersApi(app: FastifyInstance, ctx: HubContext): Promise<void> {
   const latest = (r: ServerRecord) => ctx.activity.latest({ user: r.user, server: r.server });
+  // `?include_stopped_servers` asks for stopped servers too; as JupyterHub 3 reads it, any value but 0 or false.
+  const withStopped = (req: Req) => {
+    const v = (req.query as Record<string, unknown>).include_stopped_servers;
+    return v !== undefined && !['0', 'false'].includes(String(v).toLowerCase());
+  };
   const model = async (req: Req, u: User) =>
-    userModel(u, await ctx.store.servers.list({ user: u.name }), principalOf(req), ctx.orchestrator, latest, ctx.groups.of(u.name));
+    userModel(u, await ctx.store.servers.list({ user: u.name }), principalOf(req), ctx.orchestrator, latest, ctx.groups.of(u.name), withStopped(req));
 
   app.get('/hub/api/', async () => ({ version: JUPYTERHUB_API_VERSION, kicloud_version: ctx.version }));
 
@@ -54,8 +59,8 @@ export async function usersApi(app: FastifyInstance, ctx: HubContext): Promise<v
       const isReady = (u: User) => (byUser.get(u.name) ?? []).some((s) => s.state === 'running');
       users = users.filter((u) => (q.state === 'ready' ? isReady(u) : q.state === 'active' ? isActive(u) : !isActive(u)));
     }
-    return paginate(ctx, req, reply, users, (u) => userModel(u, byUser.get(u.name) ?? [], p, ctx.orchestrator, latest, ctx.groups.of(u.name)),
-      '/hub/api/users', q.state ? `&state=${q.state}` : '');
+    return paginate(ctx, req, reply, users, (u) => userModel(u, byUser.get(u.name) ?? [], p, ctx.orchestrator, latest, ctx.groups.of(u.name), withStopped(req)),
+    );
   });
 
   app.post('/hub/api/users', async (req, reply) => {
@@ -93,7 +98,7 @@ export async function usersApi(app: FastifyInstance, ctx: HubContext): Promise<v
 
   app.patch('/hub/api/users/:name', async (req) => {
     const { name } = req.params as { name: string };
-    const body = (req.body ?? {}) as { admin?: unknown; password?: unknown; current_password?: unknown; name?: unknown };
+    const body = (req.body ?? {}) as { admin?: unknown; password?: unknown; current_password?: unknown; revoke_tokens?: unknown; name?: unknown };
     if (body.name !== undefined && body.name !== name) throw badRequest('renaming users is not supported: their account and home are named after them');
     const p = principalOf(req);
     // A password changes only by an admin, or by the user in their own browser session with the current
@@ -103,9 +108,10 @@ export async function usersApi(app: FastifyInstance, ctx: HubContext): Promise<v
     await findUser(ctx, name);
     if (body.admin !== undefined && typeof body.admin !== 'boolean') throw badRequest('admin must be true or false');
     if (body.password !== undefined) checkNewPassword(body.password);     // before any change is made
-    if (body.admin !== undefined) await ctx.store.users.update(name, { admin: body.admin as boolean });
-    if (ownInSession) await changeOwnPassword(ctx, name, body.current_password, body.password, req.ip);
+    // The current password is checked before anything else changes: a wrong one must leave the user as it was.
+    if (ownInSession) await changeOwnPassword(ctx, name, body.current_password, body.password, req.ip, { revokeTokens: body.revoke_tokens === true });
     else if (body.password !== undefined) await setPassword(ctx, name, body.password);
+    if (body.admin !== undefined) await ctx.store.users.update(name, { admin: body.admin as boolean });
     ctx.auth.forgetUser(name);
     return model(req, await findUser(ctx, name));
   });

@@ -2,14 +2,16 @@
  *  name). The current password is required; afterwards every other session is logged out and this browser
  *  gets a fresh one. */
 import type { FastifyInstance } from 'fastify';
-import { GatewayError } from '../../errors.ts';
+import type { Principal } from '../../auth/authenticator.ts';
+import { forbidden, GatewayError } from '../../errors.ts';
 import type { HubContext, Reply, Req } from '../context.ts';
 import { changeOwnPassword, TooManyGuesses } from '../own-password.ts';
 import { openSession } from '../session-cookie.ts';
 import { esc, page } from './layout.ts';
 
-function passwordPage(user: string, o: { error?: string; done?: boolean } = {}): string {
-  const note = o.done ? `<p class="ok" role="status" id="changed">Your password was changed. Your other sessions were logged out.</p>`
+function passwordPage(user: string, o: { error?: string; done?: boolean; tokensRevoked?: boolean } = {}): string {
+  const note = o.done ? `<p class="ok" role="status" id="changed">Your password was changed. Your other sessions were logged out${
+    o.tokensRevoked ? ', and your API tokens revoked' : ''}.</p>`
     : o.error ? `<p class="error" role="alert">${esc(o.error)}</p>` : '';
   return page('Change password', `<div class="card"><h1>Change password</h1>${note}
 <form method="post" action="/hub/change-password">
@@ -17,25 +19,35 @@ function passwordPage(user: string, o: { error?: string; done?: boolean } = {}):
 <label for="current_password">Current password</label><input type="password" id="current_password" name="current_password" autocomplete="current-password" required>
 <label for="new_password">New password</label><input type="password" id="new_password" name="new_password" autocomplete="new-password" minlength="8" required>
 <label for="confirm_password">New password again</label><input type="password" id="confirm_password" name="confirm_password" autocomplete="new-password" minlength="8" required>
+<label><input type="checkbox" name="revoke_tokens" value="yes" id="revoke_tokens"> Also revoke all my API tokens
+(do this if someone else may have used your account: tokens keep working after a password change)</label>
 <button type="submit" id="change_submit">Change password</button>
 </form></div>`, { user });
 }
 
-export async function passwordPageRoutes(app: FastifyInstance, ctx: HubContext, requireUser: (req: Req, reply: Reply) => { name: string } | null): Promise<void> {
+/** Only a user's own browser session: a token (a server's included, which any code in that server can read)
+ *  must not be a way to guess the password, nor to get a browser session for the account. */
+function sessionOnly(p: Principal): void {
+  if (p.via !== 'cookie' || p.kind !== 'user') throw forbidden('change your password in a browser session, not with an API token');
+}
+
+export async function passwordPageRoutes(app: FastifyInstance, ctx: HubContext, requireUser: (req: Req, reply: Reply) => Principal | null): Promise<void> {
   app.get('/hub/change-password', async (req, reply) => {
     const p = requireUser(req, reply);
     if (!p) return;
+    sessionOnly(p);
     reply.type('text/html').header('cache-control', 'no-store').send(passwordPage(p.name));
   });
 
   app.post('/hub/change-password', async (req, reply) => {
     const p = requireUser(req, reply);
     if (!p) return;
-    const body = (req.body ?? {}) as { current_password?: unknown; new_password?: unknown; confirm_password?: unknown };
+    sessionOnly(p);
+    const body = (req.body ?? {}) as { current_password?: unknown; new_password?: unknown; confirm_password?: unknown; revoke_tokens?: unknown };
     reply.type('text/html').header('cache-control', 'no-store');
     if (body.new_password !== body.confirm_password) return reply.code(400).send(passwordPage(p.name, { error: 'The two new passwords differ.' }));
     try {
-      await changeOwnPassword(ctx, p.name, body.current_password, body.new_password, req.ip);
+      await changeOwnPassword(ctx, p.name, body.current_password, body.new_password, req.ip, { revokeTokens: body.revoke_tokens === 'yes' });
     } catch (err) {
       if (!(err instanceof GatewayError) || err.status >= 500) throw err;
       if (err instanceof TooManyGuesses) reply.header('retry-after', String(err.retryAfterS));
@@ -43,6 +55,6 @@ export async function passwordPageRoutes(app: FastifyInstance, ctx: HubContext, 
       return reply.code(err.status).send(passwordPage(p.name, { error: `${message}.` }));
     }
     await openSession(ctx, reply, p.name);
-    return passwordPage(p.name, { done: true });
+    return passwordPage(p.name, { done: true, tokensRevoked: body.revoke_tokens === 'yes' });
   });
 }
