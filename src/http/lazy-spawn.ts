@@ -9,7 +9,7 @@ import { GatewayError } from '../errors.ts';
 import { rejectUpgrade, sendError, type Target } from '../../proxy/handle.ts';
 import type { HubContext } from './context.ts';
 import { pendingPage, profileForm } from './pages/spawn.ts';
-import { describeServer, progressPath } from '../routes/paths.ts';
+import { describeServer, firstSegment, parseUserPath, progressPath } from '../routes/paths.ts';
 
 const spawnUrl = (t: Target) => `/hub/spawn/${t.key.user}${t.key.server ? `/${t.key.server}` : ''}`;
 
@@ -56,4 +56,18 @@ export function lazySpawnHandlers(ctx: HubContext) {
   }
 
   return { onNoRoute, onNoRouteUpgrade, onUnauthenticated };
+}
+
+/** At login, when the browser is about to load its own stopped server (the default landing, or a `next` of
+ *  theirs): starts it before the redirect, so the spawn begins one round trip earlier. The page load that
+ *  follows finds it under way and shows its progress. Awaited only until the spawn is registered, so that page
+ *  load joins it whatever the store's latency. Not when a profile must be chosen, nor for an api/ URL (those
+ *  get 424, not a spawn). A failure here is left for that page load to meet and show. */
+export async function spawnAhead(ctx: HubContext, user: string, landing: string): Promise<void> {
+  const parsed = landing.startsWith('/user/') ? parseUserPath(landing) : null;
+  if (!parsed?.ok || parsed.user !== user || parsed.rest.startsWith('api/') || parsed.rest.includes('/api/')) return;
+  const seg = firstSegment(parsed.rest);
+  const key = { user, server: seg && ctx.orchestrator.isNamed(user, seg) ? seg : '' };
+  if (ctx.routes.get(`${key.user}/${key.server}`) || ctx.orchestrator.isSpawning(key) || ctx.orchestrator.profiles().length > 1) return;
+  await ctx.orchestrator.start(key).catch((err: Error) => ctx.log.info({ user, err: err.message }, 'spawn at login not started; the page load will try'));
 }

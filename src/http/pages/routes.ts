@@ -7,6 +7,7 @@ import { progressPath, SERVER_NAME, serverPrefix, USER_NAME } from '../../routes
 import type { HubContext, Reply, Req } from '../context.ts';
 import { guessFailed, guessRetryAfter, guessSucceeded } from '../own-password.ts';
 import { clearSessionCookie, openSession } from '../session-cookie.ts';
+import { spawnAhead } from '../lazy-spawn.ts';
 import { homePage } from './home.ts';
 import { loginPage } from './login.ts';
 import { passwordPageRoutes } from './password-page.ts';
@@ -65,7 +66,12 @@ export async function pageRoutes(app: FastifyInstance, ctx: HubContext): Promise
     guessSucceeded(ctx, username, ip);
     await openSession(ctx, reply, user.name);
     ctx.log.info({ user: user.name }, 'login');
-    return reply.redirect(next ?? serverPrefix(user.name, ''), 302);
+    const landing = next ?? serverPrefix(user.name, '');
+    // Only a browser's form submission (a top-level page load, which will follow the redirect): a script that
+    // logs in for a cookie must not start a server.
+    const dest = req.headers['sec-fetch-dest'];
+    if (dest !== undefined ? dest === 'document' : (req.headers.accept ?? '').includes('text/html')) await spawnAhead(ctx, user.name, landing);
+    return reply.redirect(landing, 302);
   });
 
   app.get('/hub/logout', async (req, reply) => {
