@@ -50,10 +50,24 @@ export async function groupsApi(app: FastifyInstance, ctx: HubContext): Promise<
     if (typeof body !== 'object' || Array.isArray(body)) throw badRequest('body must be a JSON object');
     return body as Record<string, unknown>;
   };
+  /** After a change: the index reloaded (that read also gives the group's new model), and the change logged. */
   const changed = async (req: Req, name: string, what: string) => {
-    await ctx.groups.reload();
+    const group = (await ctx.groups.reload()).find((g) => g.name === name);
+    if (!group) throw notFound(`No such group: ${name}`);
     ctx.log.info({ group: name, by: principalOf(req).name }, what);
-    return groupModel(await find(name), principalOf(req));
+    return groupModel(group, principalOf(req));
+  };
+  /** Creates each group with the same members: 409 if any exists, checked before the members are. */
+  const create = async (req: Req, names: string[], users: unknown) => {
+    for (const name of names) requireScope(req, 'admin:groups', on(name));
+    for (const name of names) if (await ctx.store.groups.get(name)) throw conflict(`Group ${name} already exists`);
+    const members = users === undefined ? [] : await existingUsers(users);
+    const created = [];
+    for (const name of names) {
+      if (!(await withUsers(members, () => ctx.store.groups.add(name, members)))) throw conflict(`Group ${name} already exists`);
+      created.push(await changed(req, name, 'group created'));
+    }
+    return created;
   };
 
   app.get('/hub/api/groups', async (req, reply) => {
@@ -65,15 +79,7 @@ export async function groupsApi(app: FastifyInstance, ctx: HubContext): Promise<
   app.post('/hub/api/groups', async (req, reply) => {
     const body = bodyOf(req);
     if (!Array.isArray(body.groups) || !body.groups.length) throw badRequest('Must specify at least one group to create');
-    const names = [...new Set(body.groups.map(checkGroupName))];
-    for (const name of names) requireScope(req, 'admin:groups', on(name));
-    for (const name of names) if (await ctx.store.groups.get(name)) throw conflict(`Group ${name} already exists`);
-    const users = body.users === undefined ? [] : await existingUsers(body.users);
-    const created = [];
-    for (const name of names) {
-      if (!(await withUsers(users, () => ctx.store.groups.add(name, users)))) throw conflict(`Group ${name} already exists`);
-      created.push(await changed(req, name, 'group created'));
-    }
+    const created = await create(req, [...new Set(body.groups.map(checkGroupName))], body.users);
     reply.code(201);
     return created;
   });
@@ -86,13 +92,10 @@ export async function groupsApi(app: FastifyInstance, ctx: HubContext): Promise<
 
   app.post('/hub/api/groups/:name', async (req, reply) => {
     const name = checkGroupName((req.params as { name: string }).name);
-    requireScope(req, 'admin:groups', on(name));
-    const body = bodyOf(req);
-    if (await ctx.store.groups.get(name)) throw conflict(`Group ${name} already exists`);
-    const users = body.users === undefined ? [] : await existingUsers(body.users);
-    if (!(await withUsers(users, () => ctx.store.groups.add(name, users)))) throw conflict(`Group ${name} already exists`);
+    requireScope(req, 'admin:groups', on(name));               // before the body is looked at: 403 first
+    const [created] = await create(req, [name], bodyOf(req).users);
     reply.code(201);
-    return changed(req, name, 'group created');
+    return created;
   });
 
   app.delete('/hub/api/groups/:name', async (req, reply) => {
