@@ -1,10 +1,9 @@
 /** @module Composition root: config → data dir → store → auth → spawners → adopt running servers → listen →
  *  culler. Stopping the gateway leaves user servers running; the next start adopts them. */
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Authenticator } from './auth/authenticator.ts';
 import { GroupIndex } from './auth/group-index.ts';
-import { hashPassword } from './auth/password.ts';
+import { hashPassword, randomPassword } from './auth/password.ts';
 import { RateLimiter } from './auth/rate-limit.ts';
 import { SessionCodec } from './auth/session.ts';
 import type { GatewayConfig } from './config/load.ts';
@@ -102,7 +101,7 @@ async function ensureAdmins(store: SqliteStore, env: NodeJS.ProcessEnv, firstAdm
     }
   }
   if (firstAdmin && (await store.users.count()) === 0) {
-    const password = randomBytes(12).toString('base64url');
+    const password = randomPassword();
     await store.users.add(newUser('admin', true, await hashPassword(password)));
     // Printed once, to the terminal of whoever started the gateway; never logged.
     process.stdout.write(`\nFirst admin created. Log in as:\n  user:     admin\n  password: ${password}\n(shown only this once; change it with: kicloud user passwd admin)\n\n`);

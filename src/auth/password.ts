@@ -28,3 +28,8 @@ export async function verifyPassword(password: string, stored: string | null): P
 }
 
 export const MIN_PASSWORD_LENGTH = 8;
+
+/** A password made for a user (first admin, `kicloud user add`, the admin page): 96 random bits, URL-safe. */
+export function randomPassword(): string {
+  return randomBytes(12).toString('base64url');
+}

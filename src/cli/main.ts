@@ -1,6 +1,5 @@
 /** @module The `kicloud` command line: serve, user add|list|passwd, token create, config check. Each command
  *  validates its input and says what went wrong in one line; exit codes: 0 ok, 1 failure, 2 usage. */
-import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../config/validate.ts';
 import { loadConfigFile, type GatewayConfig } from '../config/load.ts';
@@ -104,7 +103,7 @@ async function userCommand(args: string[]): Promise<number> {
   if (values.help || !positionals.length) return print(HELP.user, values.help ? 0 : 2);
   const [sub, name] = positionals;
   const { USER_NAME } = await import('../routes/paths.ts');
-  const { hashPassword, MIN_PASSWORD_LENGTH } = await import('../auth/password.ts');
+  const { hashPassword, MIN_PASSWORD_LENGTH, randomPassword } = await import('../auth/password.ts');
   const checkName = () => {
     if (!name) throw new UsageError(`user ${sub} needs a NAME`);
     if (!USER_NAME.test(name)) throw new UsageError(`invalid user name "${name}": use 1-24 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit`);
@@ -112,7 +111,7 @@ async function userCommand(args: string[]): Promise<number> {
   const getPassword = async () => {
     const given = values['password-stdin'] ? await readPasswordFromStdin() : null;
     if (given !== null && given.length < MIN_PASSWORD_LENGTH) throw new UsageError(`the password must have at least ${MIN_PASSWORD_LENGTH} characters`);
-    return { password: given ?? randomBytes(12).toString('base64url'), generated: given === null };
+    return { password: given ?? randomPassword(), generated: given === null };
   };
   const store = await openStore(values.config);
   try {

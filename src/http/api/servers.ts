@@ -42,8 +42,7 @@ export async function serversApi(app: FastifyInstance, ctx: HubContext): Promise
     const body = (req.body ?? {}) as { remove?: unknown };
     const rec = await ctx.store.servers.get(key);
     if (key.server && !rec) throw notFound(`${name} has no server named "${key.server}"`);
-    const stopping = ctx.orchestrator.stop(key, 'api');
-    const finished = await Promise.race([stopping.then(() => true), new Promise<boolean>((r) => setTimeout(r, SLOW_STOP_MS, false).unref())]);
+    const { stopping, finished } = await stopWithin(ctx, key, 'api');
     if (body.remove === true && key.server) {
       await stopping;
       await ctx.orchestrator.removeNamed(key);
@@ -87,4 +86,12 @@ export async function serversApi(app: FastifyInstance, ctx: HubContext): Promise
     app.delete(path, stop);
     app.get(`${path}/progress`, progress);
   }
+}
+
+/** Starts stopping `key` and waits up to SLOW_STOP_MS for it: `finished` says whether it was done by then
+ *  (it goes on either way; `stopping` settles when it is). */
+export async function stopWithin(ctx: HubContext, key: ServerKey, reason: string): Promise<{ stopping: Promise<void>; finished: boolean }> {
+  const stopping = ctx.orchestrator.stop(key, reason);
+  const finished = await Promise.race([stopping.then(() => true), new Promise<boolean>((r) => setTimeout(r, SLOW_STOP_MS, false).unref())]);
+  return { stopping, finished };
 }

@@ -121,12 +121,7 @@ export async function usersApi(app: FastifyInstance, ctx: HubContext): Promise<v
     const p = requireScope(req, 'delete:users', { user: name });
     if (p.name === name && p.kind === 'user') throw badRequest('you cannot delete yourself');
     await findUser(ctx, name);
-    for (const s of await ctx.store.servers.list({ user: name })) await ctx.orchestrator.stop({ user: name, server: s.server }, 'user deleted');
-    // The account first: if removing it fails, the user is still there and the DELETE can be retried.
-    await ctx.orchestrator.forgetUser(name);
-    await ctx.store.users.remove(name);
-    await ctx.groups.reload();                       // a name re-created later is in no group
-    ctx.auth.forgetUser(name);
+    await deleteUser(ctx, name, p.name);
     reply.code(204);
   });
 
@@ -151,4 +146,15 @@ export async function usersApi(app: FastifyInstance, ctx: HubContext): Promise<v
 
 export function newUser(name: string, admin: boolean, passwordHash: string | null): User {
   return { name, admin, passwordHash, created: new Date().toISOString(), lastActivity: null };
+}
+
+/** Stops the user's servers, removes their account and home, then the user with their tokens, sessions and
+ *  group memberships. The account goes first: if removing it fails, the user is still there to retry. */
+export async function deleteUser(ctx: HubContext, name: string, by: string): Promise<void> {
+  for (const s of await ctx.store.servers.list({ user: name })) await ctx.orchestrator.stop({ user: name, server: s.server }, 'user deleted');
+  await ctx.orchestrator.forgetUser(name);
+  await ctx.store.users.remove(name);
+  await ctx.groups.reload();                       // a name re-created later is in no group
+  ctx.auth.forgetUser(name);
+  ctx.log.info({ user: name, by }, 'user deleted');
 }

@@ -3,10 +3,12 @@
  *  (lazy spawn), so "Start" is a link; stop and delete call the REST API from the page. */
 import type { ServerRecord } from '../../store/store.ts';
 import { serverPrefix, SERVER_NAME } from '../../routes/paths.ts';
-import { esc, page } from './layout.ts';
+import { esc, page, when as ago } from './layout.ts';
 
 export interface HomeView {
   user: string;
+  /** May open the admin page. */
+  admin: boolean;
   servers: ServerRecord[];
   named: { enabled: boolean; limit: number };
   /** Shown to admins when servers cannot run under per-user accounts. */
@@ -15,7 +17,6 @@ export interface HomeView {
 
 // The input's pattern attribute is compiled with the v flag, where a bare '-' in a class is a syntax error.
 const NAME_PATTERN = SERVER_NAME.source.slice(1, -1).replace('-]', '\\-]');
-const ago = (iso: string | null) => (iso ? `<time datetime="${esc(iso)}">${esc(iso.slice(0, 16).replace('T', ' '))} UTC</time>` : '');
 const isUp = (s: ServerRecord) => s.state === 'running' || s.state === 'pending';
 
 function namedRow(user: string, s: ServerRecord): string {
@@ -46,6 +47,7 @@ ${v.named.limit ? `<p>${named.length} of ${v.named.limit} named servers.</p>` : 
 ${isUp(def ?? ({ state } as ServerRecord)) ? `<button type="button" id="stop" data-action="stop">Stop my server</button>` : ''}</div>
 ${namedCard}`, {
     user: v.user,
+    admin: v.admin,
     script: `const api = ${JSON.stringify(api)}, user = ${JSON.stringify(v.user)};
 const fail = (m) => { const e = document.getElementById('home-error'); e.textContent = m; e.hidden = false; };
 document.addEventListener('click', async (ev) => {

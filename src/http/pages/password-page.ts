@@ -7,22 +7,22 @@ import { forbidden, GatewayError } from '../../errors.ts';
 import type { HubContext, Reply, Req } from '../context.ts';
 import { changeOwnPassword, TooManyGuesses } from '../own-password.ts';
 import { openSession } from '../session-cookie.ts';
-import { esc, page } from './layout.ts';
+import { esc, type Nav, navFor, page } from './layout.ts';
 
-function passwordPage(user: string, o: { error?: string; done?: boolean; tokensRevoked?: boolean } = {}): string {
+function passwordPage(nav: Nav, o: { error?: string; done?: boolean; tokensRevoked?: boolean } = {}): string {
   const note = o.done ? `<p class="ok" role="status" id="changed">Your password was changed. Your other sessions were logged out${
     o.tokensRevoked ? ', and your API tokens revoked' : ''}.</p>`
     : o.error ? `<p class="error" role="alert">${esc(o.error)}</p>` : '';
   return page('Change password', `<div class="card"><h1>Change password</h1>${note}
 <form method="post" action="/hub/change-password">
-<input type="text" name="username" autocomplete="username" value="${esc(user)}" hidden>
+<input type="text" name="username" autocomplete="username" value="${esc(nav.user)}" hidden>
 <label for="current_password">Current password</label><input type="password" id="current_password" name="current_password" autocomplete="current-password" required>
 <label for="new_password">New password</label><input type="password" id="new_password" name="new_password" autocomplete="new-password" minlength="8" required>
 <label for="confirm_password">New password again</label><input type="password" id="confirm_password" name="confirm_password" autocomplete="new-password" minlength="8" required>
 <label><input type="checkbox" name="revoke_tokens" value="yes" id="revoke_tokens"> Also revoke all my API tokens
 (do this if someone else may have used your account: tokens keep working after a password change)</label>
 <button type="submit" id="change_submit">Change password</button>
-</form></div>`, { user });
+</form></div>`, nav);
 }
 
 /** Only a user's own browser session: a token (a server's included, which any code in that server can read)
@@ -36,7 +36,7 @@ export async function passwordPageRoutes(app: FastifyInstance, ctx: HubContext, 
     const p = requireUser(req, reply);
     if (!p) return;
     sessionOnly(p);
-    reply.type('text/html').header('cache-control', 'no-store').send(passwordPage(p.name));
+    reply.type('text/html').header('cache-control', 'no-store').send(passwordPage(navFor(p)));
   });
 
   app.post('/hub/change-password', async (req, reply) => {
@@ -45,16 +45,16 @@ export async function passwordPageRoutes(app: FastifyInstance, ctx: HubContext, 
     sessionOnly(p);
     const body = (req.body ?? {}) as { current_password?: unknown; new_password?: unknown; confirm_password?: unknown; revoke_tokens?: unknown };
     reply.type('text/html').header('cache-control', 'no-store');
-    if (body.new_password !== body.confirm_password) return reply.code(400).send(passwordPage(p.name, { error: 'The two new passwords differ.' }));
+    if (body.new_password !== body.confirm_password) return reply.code(400).send(passwordPage(navFor(p), { error: 'The two new passwords differ.' }));
     try {
       await changeOwnPassword(ctx, p.name, body.current_password, body.new_password, req.ip, { revokeTokens: body.revoke_tokens === 'yes' });
     } catch (err) {
       if (!(err instanceof GatewayError) || err.status >= 500) throw err;
       if (err instanceof TooManyGuesses) reply.header('retry-after', String(err.retryAfterS));
       const message = err.message.replace(/^./, (c) => c.toUpperCase());
-      return reply.code(err.status).send(passwordPage(p.name, { error: `${message}.` }));
+      return reply.code(err.status).send(passwordPage(navFor(p), { error: `${message}.` }));
     }
     await openSession(ctx, reply, p.name);
-    return passwordPage(p.name, { done: true, tokensRevoked: body.revoke_tokens === 'yes' });
+    return passwordPage(navFor(p), { done: true, tokensRevoked: body.revoke_tokens === 'yes' });
   });
 }

@@ -1,6 +1,7 @@
-/** @module The hub's pages: login, logout, home, spawn form, spawn-pending, user-redirect, health; the token and
- *  password pages live in files of their own. */
+/** @module The hub's pages: login, logout, home, spawn form, spawn-pending, user-redirect, health; the token,
+ *  password and admin pages live in files of their own. */
 import type { FastifyInstance } from 'fastify';
+import { can } from '../../auth/authenticator.ts';
 import { verifyPassword } from '../../auth/password.ts';
 import { badRequest, GatewayError } from '../../errors.ts';
 import { progressPath, SERVER_NAME, serverPrefix, USER_NAME } from '../../routes/paths.ts';
@@ -8,7 +9,9 @@ import type { HubContext, Reply, Req } from '../context.ts';
 import { guessFailed, guessRetryAfter, guessSucceeded } from '../own-password.ts';
 import { clearSessionCookie, openSession } from '../session-cookie.ts';
 import { spawnAhead } from '../lazy-spawn.ts';
+import { adminPageRoutes } from './admin-routes.ts';
 import { homePage } from './home.ts';
+import { ISOLATION_WARNING } from './layout.ts';
 import { loginPage } from './login.ts';
 import { passwordPageRoutes } from './password-page.ts';
 import { tokenPageRoutes } from './token-page.ts';
@@ -31,6 +34,7 @@ export async function pageRoutes(app: FastifyInstance, ctx: HubContext): Promise
   };
 
   await tokenPageRoutes(app, ctx, requireUser);
+  await adminPageRoutes(app, ctx, requireUser);
   await passwordPageRoutes(app, ctx, requireUser);
 
   app.get('/', async (req, reply) => reply.redirect(req.principal ? '/hub/home' : '/hub/login', 302));
@@ -86,10 +90,10 @@ export async function pageRoutes(app: FastifyInstance, ctx: HubContext): Promise
   app.get('/hub/home', async (req, reply) => {
     const p = requireUser(req, reply);
     if (!p) return;
-    const warning = p.admin && !ctx.isolated
-      ? `<div class="card warn"><strong>No isolation:</strong> the gateway is not running as root, so every user's server runs as the gateway's own account and users can read each other's files. Run as root (or set <code>isolation: required</code> to refuse to start like this).</div>` : undefined;
+    const warning = p.admin && !ctx.isolated ? ISOLATION_WARNING : undefined;
     const servers = await ctx.store.servers.list({ user: p.name });
-    reply.type('text/html').header('cache-control', 'no-store').send(homePage({ user: p.name, servers, named: ctx.config.named_servers, warning }));
+    reply.type('text/html').header('cache-control', 'no-store')
+      .send(homePage({ user: p.name, admin: can(p, 'admin-ui'), servers, named: ctx.config.named_servers, warning }));
   });
 
   // /hub/spawn[/NAME[/SERVER]]: the profile form (several profiles) or a start; then the pending page.

@@ -10,16 +10,14 @@ import type { Token } from '../../store/store.ts';
 import { issueToken } from '../api/tokens.ts';
 import { findUser, requireScope } from '../api/guard.ts';
 import type { HubContext, Reply, Req } from '../context.ts';
-import { esc, page } from './layout.ts';
+import { esc, type Nav, navFor, page, when } from './layout.ts';
 
 /** The choices of JupyterHub's token page, in seconds ('' = never). */
 const EXPIRY: [string, string][] = [['3600', '1 hour'], ['86400', '1 day'], ['604800', '1 week'], ['2592000', '30 days'], ['', 'Never']];
 
-const when = (iso: string | null, none: string) => (iso ? `<time datetime="${esc(iso)}">${esc(iso.slice(0, 16).replace('T', ' '))} UTC</time>` : none);
-
 interface PageState { secret?: string; error?: string; notice?: string }
 
-function tokenPage(user: string, tokens: Token[], o: PageState = {}): string {
+function tokenPage(nav: Nav, tokens: Token[], o: PageState = {}): string {
   const fresh = o.secret ? `<div class="card" id="new-token-card"><h2>Your new API token</h2>
 <p>Copy it now: it is not shown again. Send it as <code>Authorization: token …</code>.</p>
 <pre id="new-token">${esc(o.secret)}</pre></div>` : '';
@@ -36,7 +34,7 @@ ${EXPIRY.map(([v, label]) => `<option value="${v}"${v === '604800' ? ' selected'
 <button type="submit" id="request-token">Request new API token</button>
 </form></div>
 <div class="card"><h2>Your API tokens</h2>${tokens.length ? `<table><thead><tr><th>Note</th><th>Permissions</th><th>Created</th><th>Last used</th><th>Expires</th><th></th></tr></thead>
-<tbody>${rows}</tbody></table>` : '<p>None yet.</p>'}</div>`, { user });
+<tbody>${rows}</tbody></table>` : '<p>None yet.</p>'}</div>`, nav);
 }
 
 /** Request ids already answered, so that reloading the page that showed a token (the browser posts the form
@@ -56,7 +54,7 @@ export async function tokenPageRoutes(app: FastifyInstance, ctx: HubContext, req
   const live = async (name: string) => (await ctx.store.tokens.list(name)).filter((t) => !t.expiresAt || Date.parse(t.expiresAt) > Date.now());
   const answered = new AnsweredRequests();
   const show = async (reply: Reply, p: Principal, o: PageState = {}) =>
-    reply.type('text/html').header('cache-control', 'no-store').send(tokenPage(p.name, await live(p.name), o));
+    reply.type('text/html').header('cache-control', 'no-store').send(tokenPage(navFor(p), await live(p.name), o));
 
   app.get('/hub/token', async (req, reply) => {
     const p = requireUser(req, reply);

@@ -1,0 +1,247 @@
+/** /hub/admin (as JupyterHub's admin page) driven as a browser's forms drive it: list and find users, add users
+ *  with one-time passwords, the admin flag, a new password, start, stop, stop all, delete; and the attacks: a
+ *  user who is not an admin, cross-site posts, tokens without the action's scope, group-limited tokens, an
+ *  admin acting on themselves, bad form values. */
+import t from 'tap';
+import { echoProfile, Gateway } from '../helpers/gateway.ts';
+
+const gw = await Gateway.start({ config: { profiles: [echoProfile(), echoProfile('other')], named_servers: { enabled: true, limit: 3 } } });
+t.teardown(() => gw.cleanup());
+await gw.addUser('boss', 'boss-password-1', true);
+for (const u of ['alice', 'bob']) await gw.addUser(u);
+const boss = await gw.login('boss');
+
+/** A form post as the browser sends it: urlencoded, the session cookie, our own Origin unless told otherwise. */
+const form = (p: string, cookie: string, fields: Record<string, string> = {}, origin = gw.url) => fetch(`${gw.url}${p}`, {
+  method: 'POST', redirect: 'manual', body: new URLSearchParams(fields),
+  headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html', cookie, origin },
+});
+const tokenForm = (p: string, token: string, fields: Record<string, string> = {}) => fetch(`${gw.url}${p}`, {
+  method: 'POST', redirect: 'manual', body: new URLSearchParams(fields),
+  headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html', authorization: `token ${token}` },
+});
+const page = (p: string, auth: { cookie?: string; token?: string }) => fetch(`${gw.url}${p}`, {
+  redirect: 'manual', headers: { accept: 'text/html', ...(auth.cookie ? { cookie: auth.cookie } : {}), ...(auth.token ? { authorization: `token ${auth.token}` } : {}) },
+});
+const html = async (p: string, auth: { cookie?: string; token?: string } = { cookie: boss }) => {
+  const r = await page(p, auth);
+  return { status: r.status, text: await r.text() };
+};
+const user = async (name: string) => (await gw.api('GET', `/hub/api/users/${name}?include_stopped_servers=1`)).body;
+const rowOf = (text: string, name: string) => new RegExp(`<tr id="user-${name}"[\\s\\S]*?</tr>`).exec(text)?.[0] ?? '';
+const passwordOf = (text: string, name: string) => new RegExp(`<code id="password-${name}">([^<]+)</code>`).exec(text)?.[1];
+const canLogin = async (name: string, password: string) => (await fetch(`${gw.url}/hub/login`, {
+  method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: gw.url },
+  body: new URLSearchParams({ username: name, password }),
+})).status === 302;
+
+t.test('only admins see the page, and the header links it only for them', async (t) => {
+  const anon = await page('/hub/admin', {});
+  t.equal(anon.status, 302, 'a visitor is sent to log in');
+  t.equal(anon.headers.get('location'), '/hub/login?next=%2Fhub%2Fadmin');
+  const alice = await gw.login('alice');
+  const denied = await html('/hub/admin', { cookie: alice });
+  t.equal(denied.status, 403, 'a user who is not an admin gets 403');
+  t.match(denied.text, /admin-ui/, 'naming the scope it needs');
+  t.equal((await html('/hub/admin', { token: await gw.tokenFor('alice') })).status, 403, 'so does their token');
+  t.notMatch((await html('/hub/home', { cookie: alice })).text, /href="\/hub\/admin"/, 'no Admin link for alice');
+  t.match((await html('/hub/home', { cookie: boss })).text, /href="\/hub\/admin"/, 'an Admin link for an admin');
+
+  const { status, text } = await html('/hub/admin');
+  t.equal(status, 200);
+  for (const u of ['boss', 'alice', 'bob']) t.ok(rowOf(text, u), `${u} has a row`);
+  t.match(rowOf(text, 'boss'), /badge">admin/, 'admins are marked');
+  t.notMatch(rowOf(text, 'boss'), /\/delete"|\/password"|\/admin"/, 'no delete, new password or demote on your own row');
+  t.match(rowOf(text, 'alice'), /action="\/hub\/admin\/users\/alice\/delete"/, 'others have them');
+  t.match(rowOf(text, 'alice'), /<span class="status">stopped<\/span>[\s\S]*\/alice\/start"/, "alice's default server is stopped, with Start");
+  t.match(rowOf(text, 'alice'), /<select name="profile"/, 'several profiles: the start form lets the admin choose');
+});
+
+t.test('add users: one-time passwords; bad names create nothing; a reload creates nothing new', async (t) => {
+  const bad = await form('/hub/admin/users', boss, { usernames: 'carol dave\nBad!Name' });
+  t.equal(bad.status, 400, 'a bad name is refused');
+  t.match(await bad.text(), /invalid user name &#34;bad!name&#34;/, 'and named');
+  t.equal((await gw.api('GET', '/hub/api/users/carol')).status, 404, 'nothing was created');
+
+  const cross = await form('/hub/admin/users', boss, { usernames: 'mallory' }, 'http://evil.example');
+  t.equal(cross.status, 403, 'a post from another site is refused');
+  t.equal((await gw.api('GET', '/hub/api/users/mallory')).status, 404);
+
+  const made = await form('/hub/admin/users', boss, { usernames: 'Carol, dave\n alice  dave', name_filter: 'a', offset: '0' });
+  t.equal(made.status, 201);
+  t.equal(made.headers.get('cache-control'), 'no-store', 'a page holding passwords is not cached');
+  const text = await made.text();
+  const carol = passwordOf(text, 'carol'), dave = passwordOf(text, 'dave');
+  t.ok(carol && dave, 'each new user has a password, names lower-cased and counted once');
+  t.notOk(passwordOf(text, 'alice'), 'an existing user is left alone…');
+  t.match(text, /id="existing">Already there, left unchanged: alice\./, '…and said to be');
+  t.match(text, /href="\/hub\/admin\?name_filter=a"/, 'the way back keeps the list the admin was on');
+  t.ok(await canLogin('carol', carol!), 'carol logs in with it');
+  t.equal((await user('dave')).admin, false);
+
+  const again = await form('/hub/admin/users', boss, { usernames: 'carol dave' });
+  t.equal(again.status, 200, 'posting the same form again (a reload)…');
+  const againText = await again.text();
+  t.notOk(passwordOf(againText, 'carol'), '…shows no password and changes none');
+  t.ok(await canLogin('carol', carol!));
+
+  const admins = await form('/hub/admin/users', boss, { usernames: 'erin', admin: 'yes' });
+  t.equal(admins.status, 201);
+  t.equal((await user('erin')).admin, true, 'the box makes them admins');
+  t.equal((await form('/hub/admin/users', boss, { usernames: '  ' })).status, 400, 'no names');
+  t.equal((await form('/hub/admin/users', boss, { usernames: Array.from({ length: 201 }, (_, i) => `u${i}`).join(' ') })).status, 400, 'too many at once');
+  t.equal((await gw.api('GET', '/hub/api/users/u0')).status, 404);
+});
+
+t.test('find and page through users', async (t) => {
+  const names = Array.from({ length: 52 }, (_, i) => `load${String(i).padStart(2, '0')}`);
+  t.equal((await form('/hub/admin/users', boss, { usernames: names.join(' ') })).status, 201);
+  const first = await html('/hub/admin');
+  t.equal((first.text.match(/<tr id="user-/g) ?? []).length, 50, 'fifty to a page');
+  t.match(first.text, /1–50 of \d+/);
+  const next = /href="([^"]+)" rel="next"/.exec(first.text)?.[1];
+  t.equal(next, '/hub/admin?offset=50');
+  const second = await html(next!.replace(/&amp;/g, '&'));
+  t.ok(rowOf(second.text, 'load51') || rowOf(second.text, 'erin'), 'the rest on the next page');
+  t.match(second.text, /rel="prev"/);
+
+  const found = await html('/hub/admin?name_filter=load0');
+  t.equal((found.text.match(/<tr id="user-/g) ?? []).length, 10, 'the filter matches part of the name');
+  t.match(found.text, /10 users matching “load0”/);
+  t.equal((await html('/hub/admin?offset=-1')).status, 400, 'a bad offset is a 400');
+  t.equal((await html('/hub/admin?offset=abc')).status, 400);
+  t.equal((await html(`/hub/admin?name_filter=${'x'.repeat(25)}`)).status, 400, 'a filter longer than any name');
+  const injected = await html('/hub/admin?name_filter=%3Cscript%3E');
+  t.equal(injected.status, 200);
+  t.notMatch(injected.text, /<script>/, 'the filter is escaped');
+  const forged = await html('/hub/admin?done=deleted&user=%3Cb%3Ex');
+  t.match(forged.text, /Deleted bx;/, 'a notice takes a user name from the link, stripped to name characters');
+  t.equal((await html('/hub/admin?done=whatever')).text.includes('admin-notice'), false, 'unknown notices show nothing');
+  for (const n of names) t.equal((await gw.api('DELETE', `/hub/api/users/${n}`)).status, 204);
+});
+
+t.test('the admin flag', async (t) => {
+  const granted = await form('/hub/admin/users/bob/admin', boss, { admin: 'yes', name_filter: 'b', offset: '0' });
+  t.equal(granted.status, 303);
+  t.equal(granted.headers.get('location'), '/hub/admin?name_filter=b&done=admin-granted&user=bob', 'back to the same list, with a notice');
+  t.equal((await user('bob')).admin, true);
+  const bob = await gw.login('bob');
+  t.equal((await html('/hub/admin', { cookie: bob })).status, 200, 'bob can open the page now');
+  t.match((await html(granted.headers.get('location')!)).text, /bob is now an admin\./);
+
+  t.equal((await form('/hub/admin/users/bob/admin', boss, { admin: 'no' })).status, 303);
+  t.equal((await user('bob')).admin, false);
+  t.equal((await html('/hub/admin', { cookie: bob })).status, 403, 'and not after the flag is removed, with the same session');
+
+  const self = await form('/hub/admin/users/boss/admin', boss, { admin: 'no' });
+  t.equal(self.status, 400, 'an admin cannot demote themselves here');
+  t.match(await self.text(), /yourself/);
+  t.equal((await user('boss')).admin, true);
+  t.equal((await form('/hub/admin/users/bob/admin', boss, { admin: 'maybe' })).status, 400, 'a bad value');
+  t.equal((await form('/hub/admin/users/nobody/admin', boss, { admin: 'yes' })).status, 404, 'an unknown user');
+  t.equal((await form('/hub/admin/users/bob/admin', boss, { admin: 'yes' }, 'http://evil.example')).status, 403, 'cross-site');
+  t.equal((await user('bob')).admin, false);
+  const alice = await gw.login('alice');
+  t.equal((await form('/hub/admin/users/alice/admin', alice, { admin: 'yes' })).status, 403, 'a user cannot make themselves admin');
+  t.equal((await user('alice')).admin, false);
+});
+
+t.test('a new password ends the sessions, and is shown once', async (t) => {
+  const alice = await gw.login('alice');
+  const r = await form('/hub/admin/users/alice/password', boss);
+  t.equal(r.status, 200);
+  t.equal(r.headers.get('cache-control'), 'no-store');
+  const password = passwordOf(await r.text(), 'alice');
+  t.ok(password);
+  t.equal((await page('/hub/home', { cookie: alice })).status, 302, "alice's old session is over");
+  t.notOk(await canLogin('alice', 'alice-password-1'), 'the old password no longer works');
+  t.ok(await canLogin('alice', password!), 'the new one does');
+  t.equal((await form('/hub/admin/users/boss/password', boss)).status, 400, 'not your own: that needs the current password');
+  t.ok(await canLogin('boss', 'boss-password-1'));
+  await gw.api('PATCH', '/hub/api/users/alice', { body: { password: 'alice-password-1' } });
+});
+
+t.test('start and stop servers, stop all', async (t) => {
+  const started = await form('/hub/admin/users/alice/start', boss, { server: '', profile: 'other' });
+  t.equal(started.status, 303);
+  t.match(started.headers.get('location'), /done=starting&user=alice/);
+  const ready = await gw.waitReady('alice');
+  t.equal(ready.profile, 'other', 'with the profile chosen');
+  const listed = await html('/hub/admin?name_filter=alice');
+  t.match(rowOf(listed.text, 'alice'), /<span class="status">running<\/span>/);
+  t.notMatch(rowOf(listed.text, 'alice'), /href="\/user\/alice\/"/, "no Open link to another user's server in a browser session");
+  t.equal((await form('/hub/admin/users/alice/start', boss, { server: '' })).status, 400, 'starting a running server');
+  t.equal((await form('/hub/admin/users/bob/start', boss, { server: '', profile: 'nope' })).status, 400, 'an unknown profile');
+  t.equal((await form('/hub/admin/users/bob/start', boss, { server: 'ghost' })).status, 404, 'a named server that does not exist');
+  t.equal((await form('/hub/admin/users/bob/start', boss, { server: '../x' })).status, 400, 'a bad server name');
+  t.equal((await form('/hub/admin/users/bob/start', boss, { server: '' }, 'http://evil.example')).status, 403, 'cross-site');
+  t.equal((await user('bob')).servers[''], undefined, 'bob was never started');
+
+  const stopped = await form('/hub/admin/users/alice/stop', boss, { server: '' });
+  t.equal(stopped.status, 303);
+  t.match(stopped.headers.get('location'), /done=stopped&user=alice/);
+  t.equal((await user('alice')).servers[''].stopped, true);
+
+  t.equal((await gw.api('POST', '/hub/api/users/alice/servers/lab', { body: {} })).status, 201);
+  t.equal((await gw.api('POST', '/hub/api/users/bob/server', { body: {} })).status, 201);
+  const named = await html('/hub/admin?name_filter=alice');
+  t.match(rowOf(named.text, 'alice'), /<li data-server="lab">lab · <span class="status">running/, 'named servers are listed');
+  const ask = await form('/hub/admin/stop-all', boss);
+  t.equal(ask.status, 200, 'stop all asks first');
+  t.match(await ask.text(), /This stops 2 servers/);
+  t.equal((await user('bob')).servers[''].ready, true, 'asking stopped nothing');
+  const all = await form('/hub/admin/stop-all', boss, { confirm: 'yes' });
+  t.equal(all.status, 303);
+  t.match(all.headers.get('location'), /done=stopped-all&n=2/);
+  t.equal((await user('bob')).servers[''].stopped, true);
+  t.equal((await user('alice')).servers.lab.stopped, true);
+});
+
+t.test('tokens: each action needs its own scope; group filters limit what is listed and stopped', async (t) => {
+  await gw.api('POST', '/hub/api/groups/class1', { body: { users: ['alice'] } });
+  const ta = await gw.tokenFor('boss', ['admin-ui', 'list:users!group=class1', 'read:servers!group=class1', 'servers!group=class1']);
+  const listed = await html('/hub/admin', { token: ta });
+  t.equal(listed.status, 200);
+  t.ok(rowOf(listed.text, 'alice'), 'a member of the group is listed');
+  t.notOk(rowOf(listed.text, 'bob'), 'others are not');
+  t.match(rowOf(listed.text, 'alice'), /class1/, 'with their groups');
+  t.equal((await tokenForm('/hub/admin/users/bob/start', ta, { server: '' })).status, 403, 'nor started');
+  t.equal((await tokenForm('/hub/admin/users/alice/start', ta, { server: '' })).status, 303, 'a member is');
+  await gw.waitReady('alice');
+  t.equal((await gw.api('POST', '/hub/api/users/bob/server', { body: {} })).status, 201);
+  const ask = await tokenForm('/hub/admin/stop-all', ta);
+  t.match(await ask.text(), /This stops 1 server;/, 'stop all counts only what the token may stop');
+  t.equal((await tokenForm('/hub/admin/stop-all', ta, { confirm: 'yes' })).status, 303);
+  t.equal((await user('alice')).servers[''].stopped, true);
+  t.equal((await user('bob')).servers[''].ready, true, "bob's server is untouched");
+  t.equal((await gw.api('DELETE', '/hub/api/users/bob/server')).status, 204);
+
+  const viewOnly = await gw.tokenFor('boss', ['admin-ui', 'list:users', 'read:users']);
+  t.equal((await tokenForm('/hub/admin/users/bob/delete', viewOnly, { confirm: 'yes' })).status, 403, 'delete needs delete:users');
+  t.equal((await tokenForm('/hub/admin/users', viewOnly, { usernames: 'zed' })).status, 403, 'adding needs admin:users');
+  t.equal((await tokenForm('/hub/admin/users/bob/password', viewOnly)).status, 403, 'so does a new password');
+  t.equal((await user('bob')).name, 'bob');
+  t.equal((await gw.api('GET', '/hub/api/users/zed')).status, 404);
+  const noUi = await gw.tokenFor('boss', ['admin:users']);
+  t.equal((await html('/hub/admin', { token: noUi })).status, 403, 'the page itself needs admin-ui');
+});
+
+t.test('delete asks first, then removes the user', async (t) => {
+  const ask = await form('/hub/admin/users/dave/delete', boss);
+  t.equal(ask.status, 200);
+  t.match(await ask.text(), /cannot be restored from here/);
+  t.equal((await user('dave')).name, 'dave', 'asking deleted nothing');
+  t.equal((await form('/hub/admin/users/dave/delete', boss, { confirm: 'yes' }, 'http://evil.example')).status, 403, 'cross-site');
+  const gone = await form('/hub/admin/users/dave/delete', boss, { confirm: 'yes' });
+  t.equal(gone.status, 303);
+  t.match(gone.headers.get('location'), /done=deleted&user=dave/);
+  t.equal((await gw.api('GET', '/hub/api/users/dave')).status, 404);
+  t.equal((await form('/hub/admin/users/boss/delete', boss, { confirm: 'yes' })).status, 400, 'not yourself');
+  t.equal((await form('/hub/admin/users/BOB/delete', boss, { confirm: 'yes' })).status, 404, 'a name that is not a user');
+  const twice = await fetch(`${gw.url}/hub/admin/users/bob/delete`, {
+    method: 'POST', redirect: 'manual', body: 'confirm=yes&confirm=yes',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html', cookie: boss, origin: gw.url },
+  });
+  t.equal(twice.status, 400, 'a field given twice');
+  t.equal((await user('bob')).name, 'bob');
+});
