@@ -8,6 +8,7 @@ import { can } from '../auth/authenticator.ts';
 import { GatewayError } from '../errors.ts';
 import { rejectUpgrade, sendError, type Target } from '../../proxy/handle.ts';
 import type { HubContext } from './context.ts';
+import { NO_FRAMING } from './pages/layout.ts';
 import { pendingPage, profileForm } from './pages/spawn.ts';
 import { describeServer, firstSegment, parseUserPath, progressPath } from '../routes/paths.ts';
 
@@ -27,7 +28,7 @@ export function lazySpawnHandlers(ctx: HubContext) {
       const { message, extra } = notRunning(t);
       return sendError(req, res, 424, message, undefined, extra);
     }
-    const html = (body: string, status = 200) => void res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(body);
+    const html = (body: string, status = 200) => void res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', ...NO_FRAMING }).end(body);
     const progressUrl = progressPath(t.key);
     const showPending = () => html(pendingPage({ user: t.principal.name, forUser: t.key.user, progressUrl, then: req.url! }));
     if (ctx.orchestrator.isSpawning(t.key)) return showPending();

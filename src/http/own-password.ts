@@ -65,7 +65,8 @@ export async function changeOwnPassword(ctx: HubContext, name: string, current: 
   ctx.log.info({ user: name, revokedTokens: revoked }, 'password changed by its owner');
 }
 
-async function revokeApiTokens(ctx: HubContext, name: string): Promise<number> {
+/** Revokes the user's API tokens, not their servers' own (those end with the servers). Returns how many. */
+export async function revokeApiTokens(ctx: HubContext, name: string): Promise<number> {
   const tokens = (await ctx.store.tokens.list(name)).filter((t) => !isServerToken(t));
   for (const t of tokens) {
     await ctx.store.tokens.revoke(t.id);

@@ -12,7 +12,7 @@ import { isCrossSite, isSafeMethod } from '../../proxy/origin.ts';
 import type { HubContext } from './context.ts';
 import { lazySpawnHandlers } from './lazy-spawn.ts';
 import { TooManyGuesses } from './own-password.ts';
-import { esc, page } from './pages/layout.ts';
+import { esc, NO_FRAMING, page } from './pages/layout.ts';
 import { pageRoutes } from './pages/routes.ts';
 import { serversApi } from './api/servers.ts';
 import { tokensApi } from './api/tokens.ts';
@@ -92,6 +92,11 @@ export async function buildHttpServer(ctx: HubContext) {
     if (!isSafeMethod(req.method) && (req.principal?.via === 'cookie' || req.url.startsWith('/hub/login')) && isCrossSite(req.headers, publicOrigin)) {
       throw new GatewayError('CROSS_SITE', 403, 'cross-site request refused: its Origin is not this gateway');
     }
+  });
+  // Proxied responses do not pass here: what a user's server sends is its own.
+  app.addHook('onSend', async (_req, reply, payload) => {
+    if (String(reply.getHeader('content-type') ?? '').startsWith('text/html')) reply.headers(NO_FRAMING);
+    return payload;
   });
   app.addHook('onResponse', async (_req, reply) => {
     ctx.metrics.hubRequests.labels(`${Math.floor(reply.statusCode / 100)}xx`).observe(reply.elapsedTime / 1000);

@@ -5,7 +5,8 @@
 import t from 'tap';
 import { echoProfile, Gateway } from '../helpers/gateway.ts';
 
-const gw = await Gateway.start({ config: { profiles: [echoProfile(), echoProfile('other')], named_servers: { enabled: true, limit: 3 } } });
+const broken = echoProfile('broken', { command: ['/bin/sh', '-c', 'echo cannot listen on $0 >&2; exit 3', '{port}'] });
+const gw = await Gateway.start({ config: { profiles: [echoProfile(), echoProfile('other'), broken], named_servers: { enabled: true, limit: 3 } } });
 t.teardown(() => gw.cleanup());
 await gw.addUser('boss', 'boss-password-1', true);
 for (const u of ['alice', 'bob']) await gw.addUser(u);
@@ -47,8 +48,16 @@ t.test('only admins see the page, and the header links it only for them', async 
   t.notMatch((await html('/hub/home', { cookie: alice })).text, /href="\/hub\/admin"/, 'no Admin link for alice');
   t.match((await html('/hub/home', { cookie: boss })).text, /href="\/hub\/admin"/, 'an Admin link for an admin');
 
-  const { status, text } = await html('/hub/admin');
-  t.equal(status, 200);
+  const r = await page('/hub/admin', { cookie: boss });
+  t.equal(r.status, 200);
+  t.equal(r.headers.get('content-security-policy'), "frame-ancestors 'none'", 'the page may not be framed (clickjacking)');
+  t.equal(r.headers.get('x-frame-options'), 'DENY');
+  t.equal((await page('/hub/login', {})).headers.get('x-frame-options'), 'DENY', 'nor may any hub page');
+  const text = await r.text();
+  const expired = await form('/hub/admin/users/alice/delete', 'kicloud-session=expired', { confirm: 'yes' });
+  t.equal(expired.status, 303, 'a form posted without a session…');
+  t.equal(expired.headers.get('location'), '/hub/login?next=%2Fhub%2Fadmin', '…leads back to the page after login, not to the POST-only action');
+  t.equal((await user('alice')).name, 'alice');
   for (const u of ['boss', 'alice', 'bob']) t.ok(rowOf(text, u), `${u} has a row`);
   t.match(rowOf(text, 'boss'), /badge">admin/, 'admins are marked');
   t.notMatch(rowOf(text, 'boss'), /\/delete"|\/password"|\/admin"/, 'no delete, new password or demote on your own row');
@@ -98,11 +107,13 @@ t.test('find and page through users', async (t) => {
   t.equal((await form('/hub/admin/users', boss, { usernames: names.join(' ') })).status, 201);
   const first = await html('/hub/admin');
   t.equal((first.text.match(/<tr id="user-/g) ?? []).length, 50, 'fifty to a page');
-  t.match(first.text, /1–50 of \d+/);
+  const total = (await gw.api('GET', '/hub/api/users')).body.length;
+  t.match(first.text, new RegExp(`1–50 of ${total}<`), 'with the total');
   const next = /href="([^"]+)" rel="next"/.exec(first.text)?.[1];
   t.equal(next, '/hub/admin?offset=50');
   const second = await html(next!.replace(/&amp;/g, '&'));
-  t.ok(rowOf(second.text, 'load51') || rowOf(second.text, 'erin'), 'the rest on the next page');
+  t.equal((second.text.match(/<tr id="user-/g) ?? []).length, total - 50, 'the rest on the next page');
+  t.ok(rowOf(second.text, 'load51'), 'the last name last');
   t.match(second.text, /rel="prev"/);
 
   const found = await html('/hub/admin?name_filter=load0');
@@ -114,16 +125,22 @@ t.test('find and page through users', async (t) => {
   const injected = await html('/hub/admin?name_filter=%3Cscript%3E');
   t.equal(injected.status, 200);
   t.notMatch(injected.text, /<script>/, 'the filter is escaped');
-  const forged = await html('/hub/admin?done=deleted&user=%3Cb%3Ex');
-  t.match(forged.text, /Deleted bx;/, 'a notice takes a user name from the link, stripped to name characters');
-  t.equal((await html('/hub/admin?done=whatever')).text.includes('admin-notice'), false, 'unknown notices show nothing');
+  for (const q of ['done=deleted&user=alice', 'done=deleted&user=%3Cb%3Ex', 'done=admin&user=nobody', 'done=whatever', 'done=constructor&user=x',
+    'done=__proto__', 'done=toString', 'done=stop-all&n=9999']) {
+    const r = await html(`/hub/admin?${q}`);
+    t.equal(r.status, 200, q);
+    t.notMatch(r.text, /Deleted alice|9999|object Object|nobody/, `a link cannot make the page claim what did not happen (${q})`);
+  }
+  t.match((await html('/hub/admin?done=deleted&user=ghost')).text, /id="admin-notice">Deleted ghost\.</, 'a true notice is shown');
+  t.match((await html('/hub/admin?done=stop-all')).text, /All servers you may stop are stopped\./);
+  t.match((await html('/hub/admin?done=admin&user=alice')).text, /alice is no longer an admin\./, 'worded from the state found');
   for (const n of names) t.equal((await gw.api('DELETE', `/hub/api/users/${n}`)).status, 204);
 });
 
 t.test('the admin flag', async (t) => {
   const granted = await form('/hub/admin/users/bob/admin', boss, { admin: 'yes', name_filter: 'b', offset: '0' });
   t.equal(granted.status, 303);
-  t.equal(granted.headers.get('location'), '/hub/admin?name_filter=b&done=admin-granted&user=bob', 'back to the same list, with a notice');
+  t.equal(granted.headers.get('location'), '/hub/admin?name_filter=b&done=admin&user=bob', 'back to the same list, with a notice');
   t.equal((await user('bob')).admin, true);
   const bob = await gw.login('bob');
   t.equal((await html('/hub/admin', { cookie: bob })).status, 200, 'bob can open the page now');
@@ -146,17 +163,44 @@ t.test('the admin flag', async (t) => {
   t.equal((await user('alice')).admin, false);
 });
 
-t.test('a new password ends the sessions, and is shown once', async (t) => {
+t.test('a new password: asked first, ends the sessions and tokens, shown once, not twice on a reload', async (t) => {
   const alice = await gw.login('alice');
-  const r = await form('/hub/admin/users/alice/password', boss);
+  const aliceToken = await gw.tokenFor('alice');
+  const ask = await form('/hub/admin/users/alice/password', boss);
+  t.equal(ask.status, 200);
+  const askText = await ask.text();
+  t.match(askText, /logs them out of every browser/, 'the admin is asked first');
+  t.match(askText, /name="revoke_tokens" value="yes" checked/, 'revoking the API tokens is the default');
+  t.ok(await canLogin('alice', 'alice-password-1'), 'asking changed nothing');
+  const requestId = /name="request_id" value="([0-9a-f]{32})"/.exec(askText)?.[1];
+  t.ok(requestId);
+
+  t.equal((await form('/hub/admin/users/alice/password', boss, { confirm: 'yes' })).status, 400, 'the confirmation needs its request id');
+  const r = await form('/hub/admin/users/alice/password', boss, { confirm: 'yes', request_id: requestId!, revoke_tokens: 'yes' });
   t.equal(r.status, 200);
   t.equal(r.headers.get('cache-control'), 'no-store');
-  const password = passwordOf(await r.text(), 'alice');
+  const text = await r.text();
+  const password = passwordOf(text, 'alice');
   t.ok(password);
+  t.match(text, /logged out of every browser and \d+ API tokens? (was|were) revoked/);
   t.equal((await page('/hub/home', { cookie: alice })).status, 302, "alice's old session is over");
+  t.equal((await gw.api('GET', '/hub/api/user', { token: aliceToken })).status, 403, 'and her API token');
   t.notOk(await canLogin('alice', 'alice-password-1'), 'the old password no longer works');
   t.ok(await canLogin('alice', password!), 'the new one does');
-  t.equal((await form('/hub/admin/users/boss/password', boss)).status, 400, 'not your own: that needs the current password');
+
+  const reload = await form('/hub/admin/users/alice/password', boss, { confirm: 'yes', request_id: requestId!, revoke_tokens: 'yes' });
+  const reloadText = await reload.text();
+  t.notOk(passwordOf(reloadText, 'alice'), 'a reload of the answer makes no second password');
+  t.match(reloadText, /already answered/);
+  t.ok(await canLogin('alice', password!), 'the one shown still works');
+
+  const keep = await gw.tokenFor('alice');
+  const ask2 = await (await form('/hub/admin/users/alice/password', boss)).text();
+  const id2 = /name="request_id" value="([0-9a-f]{32})"/.exec(ask2)![1];
+  const kept = await form('/hub/admin/users/alice/password', boss, { confirm: 'yes', request_id: id2 });
+  t.notMatch(await kept.text(), /revoked/, 'unticked…');
+  t.equal((await gw.api('GET', '/hub/api/user', { token: keep })).status, 200, '…the tokens stay');
+  t.equal((await form('/hub/admin/users/boss/password', boss, { confirm: 'yes', request_id: id2 })).status, 400, 'not your own: that needs the current password');
   t.ok(await canLogin('boss', 'boss-password-1'));
   await gw.api('PATCH', '/hub/api/users/alice', { body: { password: 'alice-password-1' } });
 });
@@ -164,10 +208,12 @@ t.test('a new password ends the sessions, and is shown once', async (t) => {
 t.test('start and stop servers, stop all', async (t) => {
   const started = await form('/hub/admin/users/alice/start', boss, { server: '', profile: 'other' });
   t.equal(started.status, 303);
-  t.match(started.headers.get('location'), /done=starting&user=alice/);
+  t.match(started.headers.get('location'), /done=start&user=alice/);
   const ready = await gw.waitReady('alice');
   t.equal(ready.profile, 'other', 'with the profile chosen');
-  const listed = await html('/hub/admin?name_filter=alice');
+  t.match((await html(started.headers.get('location')!)).text, /alice&#39;s server is running\./);
+  const listed = await html('/hub/admin?name_filter=alice&state=active');
+  t.equal((listed.text.match(/<tr id="user-/g) ?? []).length, 1, 'only users with a server running');
   t.match(rowOf(listed.text, 'alice'), /<span class="status">running<\/span>/);
   t.notMatch(rowOf(listed.text, 'alice'), /href="\/user\/alice\/"/, "no Open link to another user's server in a browser session");
   t.equal((await form('/hub/admin/users/alice/start', boss, { server: '' })).status, 400, 'starting a running server');
@@ -179,8 +225,17 @@ t.test('start and stop servers, stop all', async (t) => {
 
   const stopped = await form('/hub/admin/users/alice/stop', boss, { server: '' });
   t.equal(stopped.status, 303);
-  t.match(stopped.headers.get('location'), /done=stopped&user=alice/);
+  t.match(stopped.headers.get('location'), /done=stop&user=alice/);
   t.equal((await user('alice')).servers[''].stopped, true);
+  t.match((await html(stopped.headers.get('location')!)).text, /alice&#39;s server is stopped\./);
+  t.equal((await html('/hub/admin?state=active')).text.includes('<tr id="user-'), false, 'no user has a server running');
+  t.equal((await html('/hub/admin?state=bogus')).status, 400, 'a bad state');
+
+  const failing = await form('/hub/admin/users/bob/start', boss, { server: '', profile: 'broken' });
+  t.equal(failing.status, 303);
+  let failedText = '';
+  for (let i = 0; i < 50 && !/last start failed/.test(failedText); i++) failedText = rowOf((await html('/hub/admin?name_filter=bob')).text, 'bob');
+  t.match(failedText, /<span class="status">stopped<\/span>[\s\S]*last start failed:/, "a failed start shows why, in the user's row");
 
   t.equal((await gw.api('POST', '/hub/api/users/alice/servers/lab', { body: {} })).status, 201);
   t.equal((await gw.api('POST', '/hub/api/users/bob/server', { body: {} })).status, 201);
@@ -192,7 +247,8 @@ t.test('start and stop servers, stop all', async (t) => {
   t.equal((await user('bob')).servers[''].ready, true, 'asking stopped nothing');
   const all = await form('/hub/admin/stop-all', boss, { confirm: 'yes' });
   t.equal(all.status, 303);
-  t.match(all.headers.get('location'), /done=stopped-all&n=2/);
+  t.match(all.headers.get('location'), /done=stop-all/);
+  t.match((await html(all.headers.get('location')!)).text, /All servers you may stop are stopped\./);
   t.equal((await user('bob')).servers[''].stopped, true);
   t.equal((await user('alice')).servers.lab.stopped, true);
 });
@@ -204,7 +260,9 @@ t.test('tokens: each action needs its own scope; group filters limit what is lis
   t.equal(listed.status, 200);
   t.ok(rowOf(listed.text, 'alice'), 'a member of the group is listed');
   t.notOk(rowOf(listed.text, 'bob'), 'others are not');
-  t.match(rowOf(listed.text, 'alice'), /class1/, 'with their groups');
+  t.notMatch(rowOf(listed.text, 'alice'), /class1/, 'without read:users:groups, no groups shown');
+  t.notMatch(listed.text, /id="add-users"|\/users\/[a-z0-9]+\/(delete|password|admin)"/, 'no buttons for what the token may not do');
+  t.notMatch(rowOf(listed.text, 'alice'), /badge/, 'nor the admin flag without read:users');
   t.equal((await tokenForm('/hub/admin/users/bob/start', ta, { server: '' })).status, 403, 'nor started');
   t.equal((await tokenForm('/hub/admin/users/alice/start', ta, { server: '' })).status, 303, 'a member is');
   await gw.waitReady('alice');
@@ -214,7 +272,20 @@ t.test('tokens: each action needs its own scope; group filters limit what is lis
   t.equal((await tokenForm('/hub/admin/stop-all', ta, { confirm: 'yes' })).status, 303);
   t.equal((await user('alice')).servers[''].stopped, true);
   t.equal((await user('bob')).servers[''].ready, true, "bob's server is untouched");
+  t.equal((await tokenForm('/hub/admin/users/bob/stop', ta, { server: '' })).status, 403, "a non-member's server cannot be stopped");
+  t.equal((await user('bob')).servers[''].ready, true);
   t.equal((await gw.api('DELETE', '/hub/api/users/bob/server')).status, 204);
+
+  const groupAdmin = await gw.tokenFor('boss', ['admin-ui', 'list:users!group=class1', 'delete:users!group=class1', 'admin:users!group=class1']);
+  t.equal((await tokenForm('/hub/admin/users/bob/delete', groupAdmin, { confirm: 'yes' })).status, 403, 'delete:users!group= does not reach a non-member');
+  t.equal((await tokenForm('/hub/admin/users/alice/admin', groupAdmin, { admin: 'yes' })).status, 403, 'the admin flag needs admin:users unfiltered');
+  t.equal((await tokenForm('/hub/admin/users', groupAdmin, { usernames: 'zed' })).status, 403, 'so does adding users');
+  t.equal((await user('alice')).admin, false);
+  const oneServer = await gw.tokenFor('boss', ['admin-ui', 'list:users', 'read:servers', 'servers!server=alice/']);
+  t.equal((await tokenForm('/hub/admin/users/alice/stop', oneServer, { server: 'lab' })).status, 403, 'servers!server=alice/ does not reach alice/lab');
+  t.equal((await tokenForm('/hub/admin/users/alice/start', oneServer, { server: '' })).status, 303, 'but reaches her default server');
+  await gw.waitReady('alice');
+  t.equal((await tokenForm('/hub/admin/users/alice/stop', oneServer, { server: '' })).status, 303);
 
   const viewOnly = await gw.tokenFor('boss', ['admin-ui', 'list:users', 'read:users']);
   t.equal((await tokenForm('/hub/admin/users/bob/delete', viewOnly, { confirm: 'yes' })).status, 403, 'delete needs delete:users');

@@ -7,7 +7,7 @@ import { hashPassword } from '../../auth/password.ts';
 import { badRequest, conflict } from '../../errors.ts';
 import type { ServerRecord, User } from '../../store/store.ts';
 import type { HubContext, Req } from '../context.ts';
-import { changeOwnPassword, checkNewPassword, setPassword } from '../own-password.ts';
+import { changeOwnPassword, checkNewPassword, revokeApiTokens, setPassword } from '../own-password.ts';
 import { checkUserName, findUser, principalOf, requireScope, requireScopeAnywhere } from './guard.ts';
 import { userModel } from './models.ts';
 import { paginate } from './pagination.ts';
@@ -148,9 +148,13 @@ export function newUser(name: string, admin: boolean, passwordHash: string | nul
   return { name, admin, passwordHash, created: new Date().toISOString(), lastActivity: null };
 }
 
-/** Stops the user's servers, removes their account and home, then the user with their tokens, sessions and
- *  group memberships. The account goes first: if removing it fails, the user is still there to retry. */
+/** Ends the user's sessions and API tokens (so nothing of theirs starts a server meanwhile), stops their servers, removes
+ *  their account and home, then the user with their tokens and group memberships. The account goes before the
+ *  user: if removing it fails, the user is still there to retry. */
 export async function deleteUser(ctx: HubContext, name: string, by: string): Promise<void> {
+  await ctx.store.sessions.revokeUser(name);
+  await revokeApiTokens(ctx, name);
+  ctx.auth.forgetUser(name);
   for (const s of await ctx.store.servers.list({ user: name })) await ctx.orchestrator.stop({ user: name, server: s.server }, 'user deleted');
   await ctx.orchestrator.forgetUser(name);
   await ctx.store.users.remove(name);

@@ -1,6 +1,11 @@
 /** @module The hub's HTML: one small layout, escaped interpolation, no template engine (a handful of pages). */
 import { can, type Principal } from '../../auth/authenticator.ts';
 
+/** Sent with every hub page: never shown in a frame. A page of a sibling site (same-site, so it gets our Lax
+ *  cookie) could otherwise frame, say, the admin page and have an admin click its buttons (JupyterHub sets
+ *  frame-ancestors too). */
+export const NO_FRAMING = { 'content-security-policy': "frame-ancestors 'none'", 'x-frame-options': 'DENY' } as const;
+
 export const esc = (s: unknown) => String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** Who the header's links are for; `admin`: they may open the admin page (scope admin-ui). */

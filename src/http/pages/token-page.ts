@@ -1,7 +1,6 @@
 /** @module /hub/token: a user's API tokens in the browser, as JupyterHub's token page: request one (note and
  *  expiry; it holds the user's own permissions), see it once, list and revoke the others. Plain forms, so it
  *  works without scripts; every POST passes the hub's Origin check. */
-import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Principal } from '../../auth/authenticator.ts';
 import { badRequest, notFound } from '../../errors.ts';
@@ -10,6 +9,7 @@ import type { Token } from '../../store/store.ts';
 import { issueToken } from '../api/tokens.ts';
 import { findUser, requireScope } from '../api/guard.ts';
 import type { HubContext, Reply, Req } from '../context.ts';
+import { AnsweredRequests, requestIdField } from '../answered-requests.ts';
 import { esc, type Nav, navFor, page, when } from './layout.ts';
 
 /** The choices of JupyterHub's token page, in seconds ('' = never). */
@@ -27,7 +27,7 @@ function tokenPage(nav: Nav, tokens: Token[], o: PageState = {}): string {
     : `<form method="post" action="/hub/token/${encodeURIComponent(t.id)}/revoke"><button type="submit">Revoke</button></form>`}</td></tr>`).join('\n');
   return page('API tokens', `${fresh}<div class="card"><h1>Request a new API token</h1>
 ${o.error ? `<p class="error" role="alert">${esc(o.error)}</p>` : ''}${o.notice ? `<p class="warn" role="status" id="token-notice">${esc(o.notice)}</p>` : ''}
-<form method="post" action="/hub/token"><input type="hidden" name="request_id" value="${randomBytes(16).toString('hex')}">
+<form method="post" action="/hub/token">${requestIdField()}
 <label for="token-note">Note (what the token is for)</label><input type="text" id="token-note" name="note" maxlength="1000">
 <label for="token-expires">Expires in</label><select id="token-expires" name="expires_in">
 ${EXPIRY.map(([v, label]) => `<option value="${v}"${v === '604800' ? ' selected' : ''}>${label}</option>`).join('')}</select>
@@ -35,19 +35,6 @@ ${EXPIRY.map(([v, label]) => `<option value="${v}"${v === '604800' ? ' selected'
 </form></div>
 <div class="card"><h2>Your API tokens</h2>${tokens.length ? `<table><thead><tr><th>Note</th><th>Permissions</th><th>Created</th><th>Last used</th><th>Expires</th><th></th></tr></thead>
 <tbody>${rows}</tbody></table>` : '<p>None yet.</p>'}</div>`, nav);
-}
-
-/** Request ids already answered, so that reloading the page that showed a token (the browser posts the form
- *  again) does not mint a second one. Kept ten minutes, at most 10 000. */
-class AnsweredRequests {
-  readonly #seen = new Map<string, number>();
-  /** False when `key` was answered before (within the window). */
-  first(key: string, now = Date.now()): boolean {
-    for (const [k, until] of this.#seen) { if (until > now && this.#seen.size < 10_000) break; this.#seen.delete(k); }
-    if ((this.#seen.get(key) ?? 0) > now) return false;
-    this.#seen.set(key, now + 600_000);
-    return true;
-  }
 }
 
 export async function tokenPageRoutes(app: FastifyInstance, ctx: HubContext, requireUser: (req: Req, reply: Reply) => Principal | null): Promise<void> {
@@ -70,8 +57,7 @@ export async function tokenPageRoutes(app: FastifyInstance, ctx: HubContext, req
     const form = (req.body ?? {}) as { note?: unknown; expires_in?: unknown; request_id?: unknown };
     const expires = form.expires_in === undefined || form.expires_in === '' ? null : Number(form.expires_in);
     if (expires !== null && !EXPIRY.some(([v]) => v === String(expires))) throw badRequest('expires_in must be one of the choices on the token page');
-    if (typeof form.request_id !== 'string' || !/^[0-9a-f]{32}$/.test(form.request_id)) throw badRequest('the form is incomplete: reload the token page');
-    if (!answered.first(`${p.name}:${form.request_id}`)) {
+    if (!answered.first(p.name, form.request_id, 'the token page')) {
       return show(reply, p, { notice: 'This request was already answered, and its token shown once. If you did not copy it, revoke it below and request a new one.' });
     }
     const { secret } = await issueToken(ctx, await findUser(ctx, p.name), p, { note: form.note, expires_in: expires }, 'Requested via the token page');
