@@ -316,3 +316,52 @@ t.test('delete asks first, then removes the user', async (t) => {
   t.equal(twice.status, 400, 'a field given twice');
   t.equal((await user('bob')).name, 'bob');
 });
+
+t.test('groups page: create, add and remove members, delete; scopes and bad input', async (t) => {
+  const alice = await gw.login('alice');
+  t.equal((await html('/hub/admin/groups', { cookie: alice })).status, 403, 'not for users who are not admins');
+  t.match((await html('/hub/admin')).text, /href="\/hub\/admin\/groups"/, 'the users page links it');
+  const listed = await html('/hub/admin/groups');
+  t.equal(listed.status, 200);
+  t.match(listed.text, /<div class="card" id="group-class1"[\s\S]*?<li>alice/, 'groups with their members');
+
+  const made = await form('/hub/admin/groups', boss, { name: 'physics lab', users: 'bob Carol' });
+  t.equal(made.status, 303);
+  t.equal(made.headers.get('location'), '/hub/admin/groups?done=changed&group=physics+lab#group-physics%20lab');
+  t.same((await gw.api('GET', '/hub/api/groups/physics%20lab')).body.users, ['bob', 'carol'], 'created with its members');
+  t.match((await html('/hub/admin/groups?done=changed&group=physics+lab')).text, /physics lab has 2 members\./);
+  t.equal((await form('/hub/admin/groups', boss, { name: 'physics lab' })).status, 409, 'a name taken');
+  t.equal((await form('/hub/admin/groups', boss, { name: 'a/b' })).status, 400, 'a bad name');
+  const ghost = await form('/hub/admin/groups', boss, { name: 'ghosts', users: 'bob ghost' });
+  t.equal(ghost.status, 400, 'an unknown member');
+  t.match(await ghost.text(), /No such user: ghost/);
+  t.equal((await gw.api('GET', '/hub/api/groups/ghosts')).status, 404, 'and the group was not created');
+  t.equal((await form('/hub/admin/groups', boss, { name: 'csrf' }, 'http://evil.example')).status, 403, 'cross-site');
+
+  const group = '/hub/admin/groups/physics%20lab';
+  t.equal((await form(`${group}/add`, boss, { users: 'erin' })).status, 303);
+  t.equal((await form(`${group}/add`, boss, { users: 'nobody' })).status, 400, 'adding an unknown user');
+  t.equal((await form(`${group}/add`, boss, { users: ' ' })).status, 400, 'adding nobody');
+  t.equal((await form(`${group}/remove`, boss, { user: 'bob' })).status, 303);
+  t.same((await gw.api('GET', '/hub/api/groups/physics%20lab')).body.users, ['carol', 'erin'], 'erin added, bob removed');
+  t.equal((await form('/hub/admin/groups/nope/add', boss, { users: 'erin' })).status, 404, 'a group that does not exist');
+  t.equal((await form(`${group}/add`, boss, { users: 'bob' }, 'http://evil.example')).status, 403, 'cross-site');
+
+  const ta = await gw.tokenFor('boss', ['admin-ui', 'list:groups', 'read:groups', 'groups!group=class1']);
+  const scoped = await html('/hub/admin/groups', { token: ta });
+  t.match(scoped.text, /id="group-class1"[\s\S]*?\/hub\/admin\/groups\/class1\/remove/, 'a token for class1 may edit class1');
+  t.notMatch(scoped.text, /physics%20lab\/(add|remove|delete)|id="create-group"/, 'but no other group, nor create one');
+  t.equal((await tokenForm(`${group}/add`, ta, { users: 'bob' })).status, 403);
+  t.equal((await tokenForm(`${group}/delete`, ta, { confirm: 'yes' })).status, 403);
+  t.equal((await tokenForm('/hub/admin/groups', ta, { name: 'mine' })).status, 403);
+
+  const ask = await form(`${group}/delete`, boss);
+  t.equal(ask.status, 200, 'delete asks first');
+  t.match(await ask.text(), /Its 2 members stay/);
+  t.equal((await gw.api('GET', '/hub/api/groups/physics%20lab')).status, 200);
+  const gone = await form(`${group}/delete`, boss, { confirm: 'yes' });
+  t.equal(gone.status, 303);
+  t.equal((await gw.api('GET', '/hub/api/groups/physics%20lab')).status, 404);
+  t.match((await html(gone.headers.get('location')!)).text, /Deleted group physics lab\./);
+  t.notMatch((await html('/hub/admin/groups?done=deleted&group=class1')).text, /Deleted group/, 'a link cannot claim a deletion');
+});

@@ -46,6 +46,20 @@ const statusOf = (m: ReturnType<typeof serverModel>): ServerStatus =>
   m.pending === 'spawn' ? 'starting' : m.pending === 'stop' ? 'stopping' : m.ready ? 'running' : 'stopped';
 const who = (k: ServerKey) => (k.server ? `${k.user}'s server "${k.server}"` : `${k.user}'s server`);
 
+/** The viewer of an admin page: logged in and holding admin-ui. A form posted after the session ended leads,
+ *  after login, back to `landing` (the action's own URL takes only POSTs). */
+export function adminViewer(requireUser: (req: Req, reply: Reply) => Principal | null, landing: string) {
+  return (req: Req, reply: Reply): Principal | null => {
+    if (!req.principal && req.method !== 'GET') {
+      reply.redirect(`/hub/login?next=${encodeURIComponent(landing)}`, 303);
+      return null;
+    }
+    const p = requireUser(req, reply);
+    if (p) requireScope(req, 'admin-ui');
+    return p;
+  };
+}
+
 export async function adminPageRoutes(app: FastifyInstance, ctx: HubContext, requireUser: (req: Req, reply: Reply) => Principal | null): Promise<void> {
   const latest = (r: ServerRecord) => ctx.activity.latest({ user: r.user, server: r.server });
   const target = (user: string, server?: string) => ({ user, server, groups: ctx.groups.of(user) });
@@ -56,17 +70,7 @@ export async function adminPageRoutes(app: FastifyInstance, ctx: HubContext, req
     if (typeof b !== 'object' || Array.isArray(b)) throw badRequest('the form is not a form');
     return b as Record<string, unknown>;
   };
-  /** The viewer, on the admin page: logged in and holding admin-ui. A form posted after the session ended
-   *  leads, after login, back to the page (the action's own URL takes only POSTs). */
-  const viewer = (req: Req, reply: Reply) => {
-    if (!req.principal && req.method !== 'GET') {
-      reply.redirect(`/hub/login?next=${encodeURIComponent('/hub/admin')}`, 303);
-      return null;
-    }
-    const p = requireUser(req, reply);
-    if (p) requireScope(req, 'admin-ui');
-    return p;
-  };
+  const viewer = adminViewer(requireUser, '/hub/admin');
   const notMe = (p: Principal, name: string, what: string) => {
     if (p.kind === 'user' && p.name === name) throw badRequest(`you cannot ${what} yourself here; ask another admin`);
   };

@@ -105,6 +105,7 @@ export function adminPage(v: AdminView): string {
   const l = v.listing;
   const notice = v.notice ? `<p class="${v.notice.error ? 'error' : 'ok'}" role="status" id="admin-notice">${esc(v.notice.text)}</p>` : '';
   return page('Admin', `${v.warning ?? ''}${notice}
+<p><strong>Users</strong> · <a href="/hub/admin/groups">Groups</a></p>
 <div class="card"><h1>Users</h1>
 <p>${v.total} user${v.total === 1 ? '' : 's'}${l.filter ? ` matching “${esc(l.filter)}”` : ''} · ${v.active} server${v.active === 1 ? '' : 's'} running or starting
 ${v.active ? postButton('/hub/admin/stop-all', 'Stop all servers…', l) : ''}</p>

@@ -9,6 +9,7 @@ import type { HubContext, Reply, Req } from '../context.ts';
 import { guessFailed, guessRetryAfter, guessSucceeded } from '../own-password.ts';
 import { clearSessionCookie, openSession } from '../session-cookie.ts';
 import { spawnAhead } from '../lazy-spawn.ts';
+import { adminGroupRoutes } from './admin-groups.ts';
 import { adminPageRoutes } from './admin-routes.ts';
 import { homePage } from './home.ts';
 import { ISOLATION_WARNING } from './layout.ts';
@@ -35,6 +36,7 @@ export async function pageRoutes(app: FastifyInstance, ctx: HubContext): Promise
 
   await tokenPageRoutes(app, ctx, requireUser);
   await adminPageRoutes(app, ctx, requireUser);
+  await adminGroupRoutes(app, ctx, requireUser);
   await passwordPageRoutes(app, ctx, requireUser);
 
   app.get('/', async (req, reply) => reply.redirect(req.principal ? '/hub/home' : '/hub/login', 302));
