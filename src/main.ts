@@ -48,7 +48,9 @@ export async function serve(config: GatewayConfig, opts: ServeOptions = {}) {
   const routes = new RouteTable({ connectTimeoutMs: config.proxy.connect_timeout * 1000, headersTimeoutMs: config.proxy.response_timeout * 1000 });
   const spawners = await buildSpawners({ config, log, privateDir: data.private });
   const hubHost = config.listenHost === '0.0.0.0' || config.listenHost === '::' ? '127.0.0.1' : config.listenHost;
-  const hubApiUrl = `http://${hubHost.includes(':') ? `[${hubHost}]` : hubHost}:${config.listenPort}/hub/api`;
+  // With TLS, the certificate names the public host, not the loopback address: servers call the hub there.
+  const hubApiUrl = config.tls ? new URL('hub/api', config.publicUrl).href
+    : `http://${hubHost.includes(':') ? `[${hubHost}]` : hubHost}:${config.listenPort}/hub/api`;
   const orchestrator = new Orchestrator({ config, store, spawners, routes, log, metrics, hubApiUrl, forgetToken: (id) => auth.forgetToken(id) });
   const activity = new ActivityTracker(store, (err) => log.error({ err }, 'writing activity failed; will retry'));
 
@@ -67,6 +69,12 @@ export async function serve(config: GatewayConfig, opts: ServeOptions = {}) {
     server.once('error', reject);
     server.listen(config.listenPort, config.listenHost, () => resolve());
   });
+  let stopTlsReload = () => {};
+  if (config.tls) {
+    const { readTlsPair, reloadTlsOnSighup, tlsWarnings } = await import('./http/tls.ts');
+    for (const w of tlsWarnings(config.tls, readTlsPair(config.tls))) log.warn(w);
+    stopTlsReload = reloadTlsOnSighup(server as import('node:https').Server, config.tls, log);
+  }
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.listenPort;
   culler.start();
@@ -78,6 +86,7 @@ export async function serve(config: GatewayConfig, opts: ServeOptions = {}) {
   let closing: Promise<void> | undefined;
   const close = () => (closing ??= (async () => {
     culler.stop();
+    stopTlsReload();
     server.closeIdleConnections();
     await app.close();
     await orchestrator.close();

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { ENV_OVERRIDES } from '../../config/env-overrides.ts';
 import type { Config, Profile } from '../../config/schema.ts';
+import { readTlsPair, TlsConfigError } from '../http/tls.ts';
 import { ConfigError, validateConfig } from './validate.ts';
 
 export const DEFAULT_CONFIG_FILE = fileURLToPath(new URL('../../config/defaults.yaml', import.meta.url));
@@ -56,7 +57,11 @@ function derive(config: Config, configFile: string): GatewayConfig {
   const dataDir = path.resolve(baseDir, config.data_dir);
   const envsDir = path.resolve(baseDir, config.envs_dir ?? (process.getuid?.() === 0 ? '/opt/kicloud/envs' : path.join(dataDir, 'envs')));
   const hostForUrl = listenHost.includes(':') ? `[${listenHost}]` : listenHost === '0.0.0.0' ? '127.0.0.1' : listenHost;
-  const publicUrl = new URL(config.public_url ?? `http://${hostForUrl}:${listenPort}`);
+  const tls = config.tls && { cert: path.resolve(baseDir, config.tls.cert), key: path.resolve(baseDir, config.tls.key) };
+  const publicUrl = new URL(config.public_url ?? `${tls ? 'https' : 'http'}://${hostForUrl}:${listenPort}`);
+  if (tls) {
+    try { readTlsPair(tls); } catch (err) { if (err instanceof TlsConfigError) problems.push(err.message); else throw err; }
+  }
   const names = new Set<string>();
   config.profiles.forEach((p: Profile, i: number) => {
     if (names.has(p.name)) problems.push(`profiles[${i}].name: "${p.name}" is used by an earlier profile`);
@@ -64,7 +69,7 @@ function derive(config: Config, configFile: string): GatewayConfig {
     if (!p.command.some((a) => a.includes('{port}'))) problems.push(`profiles[${i}].command: must contain {port} so the server listens where the gateway expects`);
   });
   if (problems.length) throw new ConfigError(problems.map((p) => `${configFile} ${p}`));
-  return deepFreeze({ ...config, configFile, publicUrl, listenHost, listenPort, dataDir, envsDir });
+  return deepFreeze({ ...config, tls, configFile, publicUrl, listenHost, listenPort, dataDir, envsDir });
 }
 
 function deepFreeze<T>(o: T): T {

@@ -2,6 +2,7 @@
  *  path); everything else is the hub, a fastify app. One auth check serves pages, the API and upgrades. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from './node-http.ts';
+import { createHttpsServer, readTlsPair } from './tls.ts';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { can } from '../auth/authenticator.ts';
 import { GatewayError, TooManySpawns } from '../errors.ts';
@@ -46,10 +47,12 @@ export async function buildHttpServer(ctx: HubContext) {
   });
 
   let hubHandler: (req: IncomingMessage, res: ServerResponse) => void = () => {};
-  const server = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 0, keepAliveTimeout: 65_000 }, (req, res) => {
+  const serverOptions = { maxHeaderSize: 16 * 1024, requestTimeout: 0, keepAliveTimeout: 65_000 };
+  const route = (req: IncomingMessage, res: ServerResponse) => {
     if (req.url!.startsWith(USER_PREFIX)) proxy.handleRequest(req, res);
     else hubHandler(req, res);
-  });
+  };
+  const server = ctx.config.tls ? createHttpsServer(readTlsPair(ctx.config.tls), serverOptions, route) : createServer(serverOptions, route);
   server.on('upgrade', (req, socket, head) => {
     // Node removes its own error listener before 'upgrade': without this a reset by the client kills the process.
     socket.on('error', () => socket.destroy());

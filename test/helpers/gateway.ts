@@ -52,6 +52,8 @@ export interface GatewayOptions {
   root?: string;
   dataDir?: string;
   prefix?: string;
+  /** The config serves TLS: the URL is https:// (the test trusts its certificate itself). */
+  https?: boolean;
 }
 
 export interface ApiResponse { status: number; headers: Headers; body: any; text: string }
@@ -70,7 +72,7 @@ export class Gateway {
 
   constructor(port: number, tmp: string, opts: GatewayOptions) {
     this.port = port;
-    this.url = `http://127.0.0.1:${port}`;
+    this.url = `${opts.https ? 'https' : 'http'}://127.0.0.1:${port}`;
     this.tmp = tmp;
     this.dataDir = opts.dataDir ?? path.join(tmp, 'data');
     this.prefix = opts.prefix ?? `kt${randomBytes(2).toString('hex')}-`;

@@ -1,0 +1,121 @@
+/** HTTPS and WSS on the listen address (`tls: {cert, key}`), with certificates made here by openssl: the hub,
+ *  the proxy and WebSockets over TLS, Secure cookies, https in X-Forwarded-Proto and in the server's
+ *  JUPYTERHUB_API_URL, plain HTTP refused, SIGHUP reloading the pair (and keeping it when the new one is bad),
+ *  the warnings an admin needs, and config errors that name the key and the file. */
+import t from 'tap';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect, getCACertificates, setDefaultCACertificates } from 'node:tls';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import WebSocket from 'ws';
+import { parseConfig } from '../../src/config/load.ts';
+import { ConfigError } from '../../src/config/validate.ts';
+import { ECHO_COMMAND, Gateway } from '../helpers/gateway.ts';
+
+const dir = execFileSync('mktemp', ['-d', '/tmp/kicloud-tls-XXXXXX']).toString().trim();
+t.teardown(() => execFileSync('rm', ['-rf', dir]));
+/** A self-signed certificate for 127.0.0.1, valid `days`; returns the PEM files. */
+function makeCert(name: string, days: number): { cert: string; key: string } {
+  const cert = path.join(dir, `${name}.crt`), key = path.join(dir, `${name}.key`);
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key,
+    '-out', cert, '-days', String(days), '-subj', `/CN=${name}`, '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+  chmodSync(key, 0o600);
+  return { cert, key };
+}
+const first = makeCert('first', 7);                 // expires within 14 days: the gateway warns
+const second = makeCert('second', 365);
+const live = { cert: path.join(dir, 'live.crt'), key: path.join(dir, 'live.key') };
+const install = (c: { cert: string; key: string }) => { writeFileSync(live.cert, readFileSync(c.cert)); writeFileSync(live.key, readFileSync(c.key), { mode: 0o644 }); };
+install(first);
+// This test process trusts both certificates (fetch and ws verify them as a browser would).
+setDefaultCACertificates([...getCACertificates('default'), readFileSync(first.cert, 'utf8'), readFileSync(second.cert, 'utf8')]);
+
+/** The subject CN of the certificate the gateway serves to a new connection. */
+const servedCn = (port: number) => new Promise<string>((resolve, reject) => {
+  const s = connect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => {
+    resolve(String(s.getPeerCertificate().subject.CN));
+    s.end();
+  });
+  s.on('error', reject);
+});
+
+// The profile writes down the hub API URL it was given, then runs the echo server.
+const record = ['/bin/sh', '-c', 'printf %s "$JUPYTERHUB_API_URL" > "$HOME/api-url"; exec "$0" "$@"', ...ECHO_COMMAND];
+const gw = await Gateway.start({ https: true, config: { tls: live, profiles: [{ name: 'echo', display_name: 'echo', command: record, start_timeout: 10 }] } });
+t.teardown(() => gw.cleanup());
+await gw.addUser('alice');
+
+t.test('the hub over HTTPS: health, login with a Secure cookie, warnings for the admin', async (t) => {
+  t.match(gw.url, /^https:/);
+  t.equal((await fetch(`${gw.url}/hub/health`)).status, 200, 'health over https, certificate verified');
+  t.equal(await servedCn(gw.port), 'first');
+  const r = await fetch(`${gw.url}/hub/login`, {
+    method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: gw.url },
+    body: new URLSearchParams({ username: 'alice', password: 'alice-password-1' }),
+  });
+  t.equal(r.status, 302);
+  t.match(r.headers.get('set-cookie'), /; Secure/i, 'the session cookie is Secure: public_url defaults to https://');
+  t.match(gw.output, /expires on/, 'the admin is told the certificate expires soon');
+  t.match(gw.output, /can be read by other accounts than its owner/, 'and that the key file is readable by others');
+  await t.rejects(fetch(`http://127.0.0.1:${gw.port}/hub/health`), 'plain HTTP on the TLS port gets no answer');
+});
+
+t.test('the proxy over HTTPS and WSS', async (t) => {
+  t.equal((await gw.api('POST', '/hub/api/users/alice/server', { body: {} })).status, 201);
+  const token = await gw.tokenFor('alice');
+  const echo = await (await fetch(`${gw.url}/user/alice/hello`, { headers: { authorization: `token ${token}` } })).json();
+  t.equal(echo.url, '/user/alice/hello');
+  t.equal(echo.headers['x-forwarded-proto'], 'https', 'the server is told the request came over https');
+  const homes = [path.join(gw.tmp, 'homes', gw.account('alice')), path.join(gw.dataDir, 'homes', 'alice')];
+  const home = homes.find((h) => existsSync(path.join(h, 'api-url')));
+  t.ok(home, 'the server wrote down its hub API URL');
+  t.equal(readFileSync(path.join(home!, 'api-url'), 'utf8'), `${gw.url}/hub/api`, 'JUPYTERHUB_API_URL is the https public URL, which the certificate names');
+
+  const ws = new WebSocket(`wss://127.0.0.1:${gw.port}/user/alice/api/kernels/x/channels`, { headers: { authorization: `token ${token}`, origin: gw.url } });
+  const reply = await new Promise<string>((resolve, reject) => {
+    ws.on('open', () => ws.send('over tls'));
+    ws.on('message', (m) => resolve(String(m)));
+    ws.on('error', reject);
+  });
+  t.equal(reply, 'over tls', 'a WebSocket through wss:// reaches the server and back');
+  ws.close();
+});
+
+t.test('SIGHUP reloads the pair; a bad new pair keeps the old one', async (t) => {
+  install(second);
+  gw.child.kill('SIGHUP');
+  let cn = '';
+  for (let i = 0; i < 100 && cn !== 'second'; i++) { await sleep(50); cn = await servedCn(gw.port); }
+  t.equal(cn, 'second', 'new connections get the new certificate');
+  t.match(gw.output, /TLS certificate and key reloaded/);
+
+  writeFileSync(live.cert, 'not a certificate\n');
+  gw.child.kill('SIGHUP');
+  for (let i = 0; i < 100 && !/TLS reload failed/.test(gw.output); i++) await sleep(50);
+  t.match(gw.output, /TLS reload failed; still serving the previous certificate/, 'a broken file is reported');
+  t.equal(await servedCn(gw.port), 'second', 'and the served certificate stays');
+  t.equal((await fetch(`${gw.url}/hub/health`)).status, 200, 'the gateway keeps serving');
+  install(second);
+});
+
+t.test('config errors name the key and the file', async (t) => {
+  const check = (tls: unknown) => {
+    try {
+      parseConfig(JSON.stringify({ tls, profiles: [{ name: 'echo', display_name: 'echo', command: ['x', '{port}'] }] }), path.join(dir, 'k.yaml'), {});
+      return 'accepted';
+    } catch (err) {
+      t.ok(err instanceof ConfigError);
+      return (err as Error).message;
+    }
+  };
+  t.match(check({ cert: second.cert }), /tls.*key/, 'a certificate without a key');
+  t.match(check({ cert: path.join(dir, 'missing.crt'), key: second.key }), /tls\.cert: cannot read .*missing\.crt \(ENOENT\)/, 'a missing file');
+  t.match(check({ cert: first.cert, key: second.key }), /are not a usable certificate and key: .*mismatch/i, 'a key of another certificate');
+  writeFileSync(path.join(dir, 'junk.crt'), '-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n');
+  t.match(check({ cert: path.join(dir, 'junk.crt'), key: second.key }), /not a usable certificate and key/, 'garbage PEM');
+  t.equal(check({ cert: 'second.crt', key: 'second.key' }), 'accepted', 'paths are relative to the config file');
+  const rel = parseConfig(JSON.stringify({ tls: { cert: 'second.crt', key: 'second.key' }, profiles: [{ name: 'e', display_name: 'e', command: ['x', '{port}'] }] }), path.join(dir, 'k.yaml'), {});
+  t.equal(rel.publicUrl.href, 'https://127.0.0.1:8000/', 'with tls, the default public URL is https');
+  t.equal(rel.tls?.cert, second.cert);
+});
