@@ -30,6 +30,8 @@ export const ConfigSchema = Type.Object({
     cert: Type.String({ minLength: 1, description: 'PEM certificate chain file (server certificate first)' }),
     key: Type.String({ minLength: 1, description: 'PEM private key file; re-read with the certificate on SIGHUP' }),
   }, { ...strict, description: 'serve HTTPS and WSS on listen; default public_url becomes https://' })),
+  hub_api_listen: Type.String({ default: '127.0.0.1:8081', pattern: '^(\\[[0-9a-fA-F:]+\\]|[^:\\s]+):[0-9]{1,5}$',
+    description: 'with tls: the plain-HTTP address (keep it on loopback) where user servers reach the hub API, as JupyterHub\'s hub_bind_url' }),
   data_dir: Type.String({ default: './data', description: 'store, secrets, logs (env KICLOUD_DATA_DIR)' }),
   envs_dir: Type.Optional(Type.String({ description: 'where profile environments live, {envs} in commands (env KICLOUD_ENVS_DIR)' })),
   log_level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace'].map((l) => Type.Literal(l)), { default: 'info' }),

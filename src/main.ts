@@ -1,6 +1,7 @@
 /** @module Composition root: config → data dir → store → auth → spawners → adopt running servers → listen →
  *  culler. Stopping the gateway leaves user servers running; the next start adopts them. */
 import { readFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Authenticator } from './auth/authenticator.ts';
 import { GroupIndex } from './auth/group-index.ts';
 import { hashPassword, randomPassword } from './auth/password.ts';
@@ -48,32 +49,37 @@ export async function serve(config: GatewayConfig, opts: ServeOptions = {}) {
   const routes = new RouteTable({ connectTimeoutMs: config.proxy.connect_timeout * 1000, headersTimeoutMs: config.proxy.response_timeout * 1000 });
   const spawners = await buildSpawners({ config, log, privateDir: data.private });
   const hubHost = config.listenHost === '0.0.0.0' || config.listenHost === '::' ? '127.0.0.1' : config.listenHost;
-  // With TLS, the certificate names the public host, not the loopback address: servers call the hub there.
-  const hubApiUrl = config.tls ? new URL('hub/api', config.publicUrl).href
-    : `http://${hubHost.includes(':') ? `[${hubHost}]` : hubHost}:${config.listenPort}/hub/api`;
+  // With TLS, servers call the hub API on a plain-HTTP loopback listener of its own, as JupyterHub's hub_bind_url:
+  // their from-scratch environments need not trust the certificate, nor reach the public name from inside.
+  const apiHost = config.tls ? config.hubApi.host : hubHost;
+  const hubApiUrl = `http://${apiHost.includes(':') ? `[${apiHost}]` : apiHost}:${config.tls ? config.hubApi.port : config.listenPort}/hub/api`;
+  const tlsPair = config.tls ? (await import('./http/tls.ts')).readTlsPair(config.tls) : undefined;
   const orchestrator = new Orchestrator({ config, store, spawners, routes, log, metrics, hubApiUrl, forgetToken: (id) => auth.forgetToken(id) });
   const activity = new ActivityTracker(store, (err) => log.error({ err }, 'writing activity failed; will retry'));
 
   const recovered = await orchestrator.recover();
   if (recovered.adopted || recovered.lost) log.info(recovered, 'servers recovered from the store');
 
-  const { server, app } = await buildHttpServer({
+  const { server, app, hubOnly } = await buildHttpServer({
     config, store, auth, groups, sessions, orchestrator, routes, activity, metrics, log,
     loginLimiter: new RateLimiter(config.auth.login_window * 1000),
     isolated: [...spawners.values()].every((s) => s.isolated),
     version: VERSION,
-  });
+  }, tlsPair);
   const culler = new Culler({ config, store, routes, activity, metrics, log, stop: (k, r) => orchestrator.stop(k, r) });
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.listenPort, config.listenHost, () => resolve());
   });
-  let stopTlsReload = () => {};
-  if (config.tls) {
-    const { readTlsPair, reloadTlsOnSighup, tlsWarnings } = await import('./http/tls.ts');
-    for (const w of tlsWarnings(config.tls, readTlsPair(config.tls))) log.warn(w);
-    stopTlsReload = reloadTlsOnSighup(server as import('node:https').Server, config.tls, log);
+  let stopTls = () => {};
+  let hubApiServer: import('node:http').Server | undefined;
+  if (config.tls && tlsPair) {
+    const { watchTls } = await import('./http/tls.ts');
+    stopTls = watchTls(server as import('node:https').Server, config.tls, tlsPair, {
+      log, publicHost: config.publicUrl.hostname, setExpiry: (s) => metrics.tlsExpiry().set(s),
+    });
+    hubApiServer = await listenHubApi(config, hubOnly);
   }
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.listenPort;
@@ -86,7 +92,8 @@ export async function serve(config: GatewayConfig, opts: ServeOptions = {}) {
   let closing: Promise<void> | undefined;
   const close = () => (closing ??= (async () => {
     culler.stop();
-    stopTlsReload();
+    stopTls();
+    hubApiServer?.close();
     server.closeIdleConnections();
     await app.close();
     await orchestrator.close();
@@ -96,6 +103,21 @@ export async function serve(config: GatewayConfig, opts: ServeOptions = {}) {
     await store.close();
   })());
   return { server, port, close, store, orchestrator, culler, activity };
+}
+
+/** The hub API on `hub_api_listen` in plain HTTP, for user servers when the main address speaks TLS. Only
+ *  /hub/api/ is served there; everything else is a 404. */
+async function listenHubApi(config: GatewayConfig, hubOnly: (req: IncomingMessage, res: ServerResponse) => void) {
+  const { createServer } = await import('./http/node-http.ts');
+  const api = createServer({ maxHeaderSize: 16 * 1024 }, (req, res) => {
+    if (req.url === '/hub/api' || req.url!.startsWith('/hub/api/') || req.url!.startsWith('/hub/api?')) return hubOnly(req, res);
+    res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 404, message: 'only the hub API (/hub/api/) is served on hub_api_listen' }));
+  });
+  await new Promise<void>((resolve, reject) => {
+    api.once('error', (err) => reject(new Error(`hub_api_listen ${config.hubApi.host}:${config.hubApi.port}: ${err.message}`)));
+    api.listen(config.hubApi.port, config.hubApi.host, () => resolve());
+  });
+  return api;
 }
 
 async function ensureAdmins(store: SqliteStore, env: NodeJS.ProcessEnv, firstAdmin: boolean, log: Logger): Promise<void> {

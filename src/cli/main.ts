@@ -183,6 +183,15 @@ async function configCommand(args: string[]): Promise<number> {
   const [sub, file] = positionals;
   if (sub !== 'check' || !file) throw new UsageError('usage: kicloud config check FILE');
   const config = loadConfigFile(file);
+  if (config.tls) {
+    const { readTlsPair, TlsConfigError, tlsWarnings } = await import('../http/tls.ts');
+    try {
+      for (const w of tlsWarnings(config.tls, readTlsPair(config.tls), config.publicUrl.hostname)) process.stdout.write(`${file}: warning: ${w}\n`);
+    } catch (err) {
+      if (!(err instanceof TlsConfigError)) throw err;
+      throw new ConfigError([`${file} ${err.message}`]);
+    }
+  }
   process.stdout.write(`${file}: ok (${config.profiles.length} profile${config.profiles.length === 1 ? '' : 's'}: ${config.profiles.map((p) => p.name).join(', ')})\n`);
   return 0;
 }

@@ -6,7 +6,6 @@ import path from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { ENV_OVERRIDES } from '../../config/env-overrides.ts';
 import type { Config, Profile } from '../../config/schema.ts';
-import { readTlsPair, TlsConfigError } from '../http/tls.ts';
 import { ConfigError, validateConfig } from './validate.ts';
 
 export const DEFAULT_CONFIG_FILE = fileURLToPath(new URL('../../config/defaults.yaml', import.meta.url));
@@ -16,6 +15,7 @@ export interface GatewayConfig extends Config {
   publicUrl: URL;              // origin browsers use; Origin checks and redirects are built on it
   listenHost: string;
   listenPort: number;
+  hubApi: { host: string; port: number };   // with tls: where user servers reach the hub API (plain HTTP)
   dataDir: string;             // absolute
   envsDir: string;             // absolute
 }
@@ -50,18 +50,22 @@ export function parseConfig(text: string, configFile: string, env: NodeJS.Proces
 
 function derive(config: Config, configFile: string): GatewayConfig {
   const problems: string[] = [];
-  const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(config.listen)!;
-  const listenHost = m[1], listenPort = Number(m[2]);
-  if (listenPort > 65535) throw new ConfigError([`${configFile} listen: port ${listenPort} is above 65535`]);
+  const hostPort = (key: 'listen' | 'hub_api_listen') => {
+    const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(config[key])!;
+    if (Number(m[2]) > 65535) throw new ConfigError([`${configFile} ${key}: port ${m[2]} is above 65535`]);
+    return { host: m[1], port: Number(m[2]) };
+  };
+  const { host: listenHost, port: listenPort } = hostPort('listen');
+  const hubApi = hostPort('hub_api_listen');
   const baseDir = configFile === DEFAULT_CONFIG_FILE ? process.cwd() : path.dirname(configFile);
   const dataDir = path.resolve(baseDir, config.data_dir);
   const envsDir = path.resolve(baseDir, config.envs_dir ?? (process.getuid?.() === 0 ? '/opt/kicloud/envs' : path.join(dataDir, 'envs')));
   const hostForUrl = listenHost.includes(':') ? `[${listenHost}]` : listenHost === '0.0.0.0' ? '127.0.0.1' : listenHost;
   const tls = config.tls && { cert: path.resolve(baseDir, config.tls.cert), key: path.resolve(baseDir, config.tls.key) };
   const publicUrl = new URL(config.public_url ?? `${tls ? 'https' : 'http'}://${hostForUrl}:${listenPort}`);
-  if (tls) {
-    try { readTlsPair(tls); } catch (err) { if (err instanceof TlsConfigError) problems.push(err.message); else throw err; }
-  }
+  // The files are read by `serve` and `config check`, not here: other commands (user add, token create) must not
+  // need the private key.
+  if (tls && publicUrl.protocol !== 'https:') problems.push(`public_url: must be https:// when tls is set (got ${publicUrl.origin}): browsers reach the gateway over https`);
   const names = new Set<string>();
   config.profiles.forEach((p: Profile, i: number) => {
     if (names.has(p.name)) problems.push(`profiles[${i}].name: "${p.name}" is used by an earlier profile`);
@@ -69,7 +73,7 @@ function derive(config: Config, configFile: string): GatewayConfig {
     if (!p.command.some((a) => a.includes('{port}'))) problems.push(`profiles[${i}].command: must contain {port} so the server listens where the gateway expects`);
   });
   if (problems.length) throw new ConfigError(problems.map((p) => `${configFile} ${p}`));
-  return deepFreeze({ ...config, tls, configFile, publicUrl, listenHost, listenPort, dataDir, envsDir });
+  return deepFreeze({ ...config, tls, configFile, publicUrl, listenHost, listenPort, hubApi, dataDir, envsDir });
 }
 
 function deepFreeze<T>(o: T): T {

@@ -36,4 +36,11 @@ export class Metrics {
   }
 
   spawnDone(status: 'success' | 'failure', seconds: number): void { this.#spawns.labels(status).observe(seconds); }
+
+  /** When the served TLS certificate expires (Unix time), registered only when the gateway serves TLS. */
+  tlsExpiry(): Gauge {
+    const name = 'kicloud_tls_certificate_expiry_timestamp_seconds';
+    return (this.registry.getSingleMetric(name) as Gauge | undefined)
+      ?? new Gauge({ name, help: 'When the served TLS certificate expires (Unix time)', registers: [this.registry] });
+  }
 }

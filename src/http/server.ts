@@ -2,7 +2,7 @@
  *  path); everything else is the hub, a fastify app. One auth check serves pages, the API and upgrades. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from './node-http.ts';
-import { createHttpsServer, readTlsPair } from './tls.ts';
+import { createHttpsServer, type TlsPair } from './tls.ts';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { can } from '../auth/authenticator.ts';
 import { GatewayError, TooManySpawns } from '../errors.ts';
@@ -27,7 +27,8 @@ function noSchemaCompiler(): () => never {
   return () => { throw new Error('route schemas are not supported: the hub validates bodies in its handlers'); };
 }
 
-export async function buildHttpServer(ctx: HubContext) {
+/** `tls`: the pair to serve HTTPS with (read once at start). */
+export async function buildHttpServer(ctx: HubContext, tls?: TlsPair) {
   const publicOrigin = ctx.config.publicUrl.origin;
   const lazy = lazySpawnHandlers(ctx);
   const proxy = createProxy({
@@ -52,7 +53,7 @@ export async function buildHttpServer(ctx: HubContext) {
     if (req.url!.startsWith(USER_PREFIX)) proxy.handleRequest(req, res);
     else hubHandler(req, res);
   };
-  const server = ctx.config.tls ? createHttpsServer(readTlsPair(ctx.config.tls), serverOptions, route) : createServer(serverOptions, route);
+  const server = tls ? createHttpsServer(tls, serverOptions, route) : createServer(serverOptions, route);
   server.on('upgrade', (req, socket, head) => {
     // Node removes its own error listener before 'upgrade': without this a reset by the client kills the process.
     socket.on('error', () => socket.destroy());
@@ -138,5 +139,7 @@ export async function buildHttpServer(ctx: HubContext) {
   await app.register(async (a) => groupsApi(a, ctx));
   await app.register(async (a) => pageRoutes(a, ctx));
   await app.ready();
-  return { server, app };
+  /** The hub alone (pages and REST API), for another listener: the proxy's paths are not served there. */
+  const hubOnly = (req: IncomingMessage, res: ServerResponse) => hubHandler(req, res);
+  return { server, app, hubOnly };
 }

@@ -27,7 +27,7 @@ t.test('the shipped defaults are valid and complete', async (t) => {
 });
 
 t.test('unknown keys name the line and a likely fix', async (t) => {
-  t.same(problems(`${profile}cul:\n  timeout: 3\n`), ['k.yaml:5:1 cul: unknown key (did you mean "cull"?); allowed: listen, public_url, tls, data_dir, envs_dir, log_level, access_log, slow_request_ms, isolation, local, auth, spawn, proxy, named_servers, cull, profiles']);
+  t.same(problems(`${profile}cul:\n  timeout: 3\n`), ['k.yaml:5:1 cul: unknown key (did you mean "cull"?); allowed: listen, public_url, tls, hub_api_listen, data_dir, envs_dir, log_level, access_log, slow_request_ms, isolation, local, auth, spawn, proxy, named_servers, cull, profiles']);
   const nested = problems(`${profile}cull:\n  timeuot: 3\n`);
   t.match(nested[0], /^k\.yaml:6:3 cull\.timeuot: unknown key \(did you mean "timeout"\?\)/);
 });

@@ -1,7 +1,8 @@
 /** HTTPS and WSS on the listen address (`tls: {cert, key}`), with certificates made here by openssl: the hub,
- *  the proxy and WebSockets over TLS, Secure cookies, https in X-Forwarded-Proto and in the server's
- *  JUPYTERHUB_API_URL, plain HTTP refused, SIGHUP reloading the pair (and keeping it when the new one is bad),
- *  the warnings an admin needs, and config errors that name the key and the file. */
+ *  the proxy and WebSockets over TLS, Secure cookies, https in X-Forwarded-Proto, the plain-HTTP loopback hub API
+ *  that servers are given as JUPYTERHUB_API_URL, plain HTTP refused on the TLS port, SIGHUP reloading the pair
+ *  (and keeping it when the new one is bad), the expiry metric, the warnings an admin needs, and config errors
+ *  that name the key and the file. */
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -11,7 +12,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
 import { parseConfig } from '../../src/config/load.ts';
 import { ConfigError } from '../../src/config/validate.ts';
-import { ECHO_COMMAND, Gateway } from '../helpers/gateway.ts';
+import { readTlsPair, tlsWarnings } from '../../src/http/tls.ts';
+import { ECHO_COMMAND, freePort, Gateway, ROOT } from '../helpers/gateway.ts';
 
 const dir = execFileSync('mktemp', ['-d', '/tmp/kicloud-tls-XXXXXX']).toString().trim();
 t.teardown(() => execFileSync('rm', ['-rf', dir]));
@@ -26,7 +28,11 @@ function makeCert(name: string, days: number): { cert: string; key: string } {
 const first = makeCert('first', 7);                 // expires within 14 days: the gateway warns
 const second = makeCert('second', 365);
 const live = { cert: path.join(dir, 'live.crt'), key: path.join(dir, 'live.key') };
-const install = (c: { cert: string; key: string }) => { writeFileSync(live.cert, readFileSync(c.cert)); writeFileSync(live.key, readFileSync(c.key), { mode: 0o644 }); };
+const install = (c: { cert: string; key: string }) => {
+  writeFileSync(live.cert, readFileSync(c.cert));
+  writeFileSync(live.key, readFileSync(c.key));
+  chmodSync(live.key, 0o644);                       // readable by every account: the gateway warns
+};
 install(first);
 // This test process trusts both certificates (fetch and ws verify them as a browser would).
 setDefaultCACertificates([...getCACertificates('default'), readFileSync(first.cert, 'utf8'), readFileSync(second.cert, 'utf8')]);
@@ -42,7 +48,10 @@ const servedCn = (port: number) => new Promise<string>((resolve, reject) => {
 
 // The profile writes down the hub API URL it was given, then runs the echo server.
 const record = ['/bin/sh', '-c', 'printf %s "$JUPYTERHUB_API_URL" > "$HOME/api-url"; exec "$0" "$@"', ...ECHO_COMMAND];
-const gw = await Gateway.start({ https: true, config: { tls: live, profiles: [{ name: 'echo', display_name: 'echo', command: record, start_timeout: 10 }] } });
+const apiPort = await freePort();
+const gw = await Gateway.start({ https: true, config: {
+  tls: live, hub_api_listen: `127.0.0.1:${apiPort}`, profiles: [{ name: 'echo', display_name: 'echo', command: record, start_timeout: 10 }],
+} });
 t.teardown(() => gw.cleanup());
 await gw.addUser('alice');
 
@@ -57,7 +66,11 @@ t.test('the hub over HTTPS: health, login with a Secure cookie, warnings for the
   t.equal(r.status, 302);
   t.match(r.headers.get('set-cookie'), /; Secure/i, 'the session cookie is Secure: public_url defaults to https://');
   t.match(gw.output, /expires on/, 'the admin is told the certificate expires soon');
-  t.match(gw.output, /can be read by other accounts than its owner/, 'and that the key file is readable by others');
+  t.match(gw.output, /can be read by every account on this machine/, 'and that the key file is readable by all');
+  t.notMatch(gw.output, /does not name|no intermediates/, 'no warning where there is nothing wrong');
+  const metrics = await gw.api('GET', '/metrics');
+  const expiry = Number(/kicloud_tls_certificate_expiry_timestamp_seconds (\d+)/.exec(metrics.text)?.[1]);
+  t.ok(Math.abs(expiry * 1000 - (Date.now() + 7 * 86_400_000)) < 86_400_000, 'the expiry is a metric, for alerts when a renewal fails');
   await t.rejects(fetch(`http://127.0.0.1:${gw.port}/hub/health`), 'plain HTTP on the TLS port gets no answer');
 });
 
@@ -70,7 +83,16 @@ t.test('the proxy over HTTPS and WSS', async (t) => {
   const homes = [path.join(gw.tmp, 'homes', gw.account('alice')), path.join(gw.dataDir, 'homes', 'alice')];
   const home = homes.find((h) => existsSync(path.join(h, 'api-url')));
   t.ok(home, 'the server wrote down its hub API URL');
-  t.equal(readFileSync(path.join(home!, 'api-url'), 'utf8'), `${gw.url}/hub/api`, 'JUPYTERHUB_API_URL is the https public URL, which the certificate names');
+  const apiUrl = readFileSync(path.join(home!, 'api-url'), 'utf8');
+  t.equal(apiUrl, `http://127.0.0.1:${apiPort}/hub/api`, 'JUPYTERHUB_API_URL is the plain-HTTP loopback listener: no certificate to trust');
+  const version = await fetch(`${apiUrl}/`);
+  t.equal(version.status, 200, 'the hub API answers there');
+  t.match(await version.json(), { version: /^3\./ });
+  const me = await fetch(`${apiUrl}/user`, { headers: { authorization: `token ${token}` } });
+  t.equal((await me.json()).name, 'alice', 'with tokens, as on the main address');
+  for (const other of ['/user/alice/hello', '/hub/login', '/hub/apix']) {
+    t.equal((await fetch(`http://127.0.0.1:${apiPort}${other}`, { redirect: 'manual' })).status, 404, `nothing else is served there (${other})`);
+  }
 
   const ws = new WebSocket(`wss://127.0.0.1:${gw.port}/user/alice/api/kernels/x/channels`, { headers: { authorization: `token ${token}`, origin: gw.url } });
   const reply = await new Promise<string>((resolve, reject) => {
@@ -99,23 +121,56 @@ t.test('SIGHUP reloads the pair; a bad new pair keeps the old one', async (t) =>
   install(second);
 });
 
-t.test('config errors name the key and the file', async (t) => {
-  const check = (tls: unknown) => {
+t.test('config errors and warnings name the key and the file', async (t) => {
+  const profiles = [{ name: 'e', display_name: 'e', command: ['x', '{port}'] }];
+  const configError = (o: Record<string, unknown>) => {
     try {
-      parseConfig(JSON.stringify({ tls, profiles: [{ name: 'echo', display_name: 'echo', command: ['x', '{port}'] }] }), path.join(dir, 'k.yaml'), {});
+      parseConfig(JSON.stringify({ ...o, profiles }), path.join(dir, 'k.yaml'), {});
       return 'accepted';
     } catch (err) {
       t.ok(err instanceof ConfigError);
       return (err as Error).message;
     }
   };
-  t.match(check({ cert: second.cert }), /tls.*key/, 'a certificate without a key');
-  t.match(check({ cert: path.join(dir, 'missing.crt'), key: second.key }), /tls\.cert: cannot read .*missing\.crt \(ENOENT\)/, 'a missing file');
-  t.match(check({ cert: first.cert, key: second.key }), /are not a usable certificate and key: .*mismatch/i, 'a key of another certificate');
-  writeFileSync(path.join(dir, 'junk.crt'), '-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n');
-  t.match(check({ cert: path.join(dir, 'junk.crt'), key: second.key }), /not a usable certificate and key/, 'garbage PEM');
-  t.equal(check({ cert: 'second.crt', key: 'second.key' }), 'accepted', 'paths are relative to the config file');
-  const rel = parseConfig(JSON.stringify({ tls: { cert: 'second.crt', key: 'second.key' }, profiles: [{ name: 'e', display_name: 'e', command: ['x', '{port}'] }] }), path.join(dir, 'k.yaml'), {});
+  t.match(configError({ tls: { cert: second.cert } }), /tls.*key/, 'a certificate without a key');
+  t.match(configError({ tls: second, public_url: 'http://hub.example.org' }), /public_url: must be https:\/\/ when tls is set/, 'tls with an http public URL');
+  t.equal(configError({ tls: { cert: 'missing.crt', key: 'missing.key' } }), 'accepted', 'other commands (user add) do not read the files');
+  const rel = parseConfig(JSON.stringify({ tls: { cert: 'second.crt', key: 'second.key' }, profiles }), path.join(dir, 'k.yaml'), {});
   t.equal(rel.publicUrl.href, 'https://127.0.0.1:8000/', 'with tls, the default public URL is https');
-  t.equal(rel.tls?.cert, second.cert);
+  t.equal(rel.tls?.cert, second.cert, 'paths are relative to the config file');
+
+  const pairError = (files: { cert: string; key: string }) => { try { readTlsPair(files); return 'read'; } catch (err) { return (err as Error).message; } };
+  t.match(pairError({ cert: path.join(dir, 'missing.crt'), key: second.key }), /tls\.cert: cannot read .*missing\.crt \(ENOENT\)/, 'a missing file');
+  t.match(pairError({ cert: first.cert, key: second.key }), /are not a usable certificate and key: .*mismatch/i, 'a key of another certificate');
+  writeFileSync(path.join(dir, 'junk.crt'), '-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n');
+  t.match(pairError({ cert: path.join(dir, 'junk.crt'), key: second.key }), /not a usable certificate and key/, 'garbage PEM');
+  const locked = path.join(dir, 'locked.key');
+  execFileSync('openssl', ['pkey', '-in', second.key, '-out', locked, '-aes256', '-passout', 'pass:secret']);
+  t.match(pairError({ cert: second.cert, key: locked }), /tls\.key: .*protected by a passphrase.*openssl pkey/, 'a key with a passphrase');
+
+  // A certificate from a CA, served without the CA's certificate, and a host it does not name.
+  const ca = { cert: path.join(dir, 'ca.crt'), key: path.join(dir, 'ca.key') };
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', ca.key, '-out', ca.cert, '-days', '30', '-subj', '/CN=test-ca'], { stdio: 'ignore' });
+  const leaf = { cert: path.join(dir, 'leaf.crt'), key: path.join(dir, 'leaf.key') };
+  const csr = path.join(dir, 'leaf.csr');
+  execFileSync('openssl', ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', leaf.key, '-out', csr, '-subj', '/CN=hub.example.org'], { stdio: 'ignore' });
+  const ext = path.join(dir, 'leaf.ext');
+  writeFileSync(ext, 'subjectAltName=DNS:hub.example.org\n');
+  execFileSync('openssl', ['x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial', '-out', leaf.cert, '-days', '30', '-extfile', ext], { stdio: 'ignore' });
+  chmodSync(leaf.key, 0o600);
+  const alone = tlsWarnings(leaf, readTlsPair(leaf), 'hub.example.org');
+  t.match(alone.join('\n'), /holds only the server certificate, no intermediates/, 'a chain without intermediates');
+  t.notMatch(alone.join('\n'), /does not name|expires|read by every/, 'and nothing else');
+  const full = { cert: path.join(dir, 'full.crt'), key: leaf.key };
+  writeFileSync(full.cert, Buffer.concat([readFileSync(leaf.cert), readFileSync(ca.cert)]));
+  t.same(tlsWarnings(full, readTlsPair(full), 'hub.example.org'), [], 'the full chain, for its host: no warnings');
+  t.match(tlsWarnings(full, readTlsPair(full), 'other.example.org').join('\n'), /does not name other\.example\.org/, 'another host');
+
+  const cfg = path.join(dir, 'check.yaml');
+  writeFileSync(cfg, JSON.stringify({ listen: '127.0.0.1:8443', public_url: 'https://other.example.org', tls: full, profiles }));
+  const checked = execFileSync(path.join(ROOT, 'bin/kicloud'), ['config', 'check', cfg], { encoding: 'utf8' });
+  t.match(checked, /warning: .*does not name other\.example\.org/, 'config check reads the pair and prints the warnings');
+  writeFileSync(cfg, JSON.stringify({ tls: { cert: first.cert, key: second.key }, profiles }));
+  const bad = (() => { try { execFileSync(path.join(ROOT, 'bin/kicloud'), ['config', 'check', cfg], { encoding: 'utf8', stdio: 'pipe' }); return ''; } catch (err) { return String((err as { stderr: string }).stderr); } })();
+  t.match(bad, /not a usable certificate and key/, 'and fails on a pair that does not match');
 });
