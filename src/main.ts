@@ -72,15 +72,19 @@ export async function serve(config: GatewayConfig, opts: ServeOptions = {}) {
     server.once('error', reject);
     server.listen(config.listenPort, config.listenHost, () => resolve());
   });
-  let stopTls = () => {};
+  let tls: { reload: () => void; stop: () => void } | undefined;
   let hubApiServer: import('node:http').Server | undefined;
   if (config.tls && tlsPair) {
     const { watchTls } = await import('./http/tls.ts');
-    stopTls = watchTls(server as import('node:https').Server, config.tls, tlsPair, {
+    tls = watchTls(server as import('node:https').Server, config.tls, tlsPair, {
       log, publicHost: config.publicUrl.hostname, setExpiry: (s) => metrics.tlsExpiry().set(s),
     });
     hubApiServer = await listenHubApi(config, hubOnly);
   }
+  // SIGHUP is a reload (systemd's ExecReload, a certbot hook), with or without TLS: its default action would end
+  // the gateway, and systemd counts that as a clean exit, so Restart=on-failure would not bring it back.
+  const onSighup = () => (tls ? tls.reload() : log.info('SIGHUP: nothing to reload (no tls configured); the gateway keeps running'));
+  process.on('SIGHUP', onSighup);
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.listenPort;
   culler.start();
@@ -92,7 +96,7 @@ export async function serve(config: GatewayConfig, opts: ServeOptions = {}) {
   let closing: Promise<void> | undefined;
   const close = () => (closing ??= (async () => {
     culler.stop();
-    stopTls();
+    tls?.stop();
     hubApiServer?.close();
     server.closeIdleConnections();
     await app.close();
@@ -101,6 +105,7 @@ export async function serve(config: GatewayConfig, opts: ServeOptions = {}) {
     await routes.close();
     for (const s of spawners.values()) await s.close();
     await store.close();
+    process.off('SIGHUP', onSighup);           // last: a SIGHUP while closing must not cut the store's close short
   })());
   return { server, port, close, store, orchestrator, culler, activity };
 }

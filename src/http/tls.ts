@@ -1,7 +1,7 @@
 /** @module HTTPS on the listen address (config `tls: {cert, key}`), as JupyterHub's `ssl_cert`/`ssl_key`: a
  *  centre without a reverse proxy in front must not send passwords and cookies in clear. The pair is read once
  *  at start and checked (files readable, PEM that parses, no passphrase, a key that matches); `kicloud config
- *  check` runs the same check. SIGHUP re-reads both, as a certbot deploy hook expects; a bad new pair is logged
+ *  check` runs the same check. A reload (SIGHUP) re-reads both, as a certbot deploy hook expects; a bad new pair is logged
  *  and the served one stays. The served certificate's expiry is re-checked daily and exported as a metric, since
  *  a renewal that failed sends no signal. `node:tls`, `node:https` and X509 load only when TLS is configured. */
 import { readFileSync, statSync } from 'node:fs';
@@ -70,9 +70,9 @@ export function createHttpsServer(pair: TlsPair, options: ServerOptions, handler
   return https.createServer({ ...options, ...pair }, handler);
 }
 
-/** Logs the warnings now and daily, sets the expiry gauge, and re-reads the pair on SIGHUP: new connections get
- *  it, open ones keep theirs. Returns the stopper. */
-export function watchTls(server: Server, files: TlsFiles, pair: TlsPair, o: { log: Logger; publicHost: string; setExpiry: (epochS: number) => void }): () => void {
+/** Logs the warnings now and daily, and sets the expiry gauge. `reload` (the gateway's SIGHUP) re-reads the
+ *  pair: new connections get it, open ones keep theirs. */
+export function watchTls(server: Server, files: TlsFiles, pair: TlsPair, o: { log: Logger; publicHost: string; setExpiry: (epochS: number) => void }): { reload: () => void; stop: () => void } {
   const { X509Certificate } = require('node:crypto') as typeof import('node:crypto');
   let served = pair;
   const report = () => {
@@ -93,6 +93,5 @@ export function watchTls(server: Server, files: TlsFiles, pair: TlsPair, o: { lo
   };
   report();
   const daily = setInterval(report, DAY_MS).unref();
-  process.on('SIGHUP', reload);
-  return () => { clearInterval(daily); process.off('SIGHUP', reload); };
+  return { reload, stop: () => clearInterval(daily) };
 }

@@ -174,3 +174,13 @@ t.test('config errors and warnings name the key and the file', async (t) => {
   const bad = (() => { try { execFileSync(path.join(ROOT, 'bin/kicloud'), ['config', 'check', cfg], { encoding: 'utf8', stdio: 'pipe' }); return ''; } catch (err) { return String((err as { stderr: string }).stderr); } })();
   t.match(bad, /not a usable certificate and key/, 'and fails on a pair that does not match');
 });
+
+t.test('without tls, SIGHUP (a service manager\'s reload) leaves the gateway running', async (t) => {
+  const plain = await Gateway.start({ config: { profiles: [{ name: 'echo', display_name: 'echo', command: ECHO_COMMAND, start_timeout: 10 }] } });
+  t.teardown(() => plain.cleanup());
+  plain.child.kill('SIGHUP');
+  for (let i = 0; i < 100 && !/nothing to reload/.test(plain.output); i++) await sleep(50);
+  t.match(plain.output, /SIGHUP: nothing to reload \(no tls configured\)/, 'it says there was nothing to reload');
+  t.equal(plain.child.exitCode, null, 'it did not exit');
+  t.equal((await fetch(`${plain.url}/hub/health`)).status, 200, 'and keeps serving');
+});
