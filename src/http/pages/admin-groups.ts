@@ -9,7 +9,7 @@ import type { Group } from '../../store/store.ts';
 import { requireScope, requireScopeAnywhere } from '../api/guard.ts';
 import type { HubContext, Reply, Req } from '../context.ts';
 import { changeMembers, checkGroupName, createGroups, deleteGroup, findGroup, GROUP_NAME } from '../group-changes.ts';
-import { adminViewer } from './admin-routes.ts';
+import { adminViewer, field } from './admin-routes.ts';
 import { esc, page } from './layout.ts';
 
 interface GroupRow { group: Group; mayEdit: boolean; mayDelete: boolean; showMembers: boolean }
@@ -43,11 +43,7 @@ ${rows.length ? rows.map(groupCard).join('\n') : '<div class="card"><p>No groups
 
 export async function adminGroupRoutes(app: FastifyInstance, ctx: HubContext, requireUser: (req: Req, reply: Reply) => Principal | null): Promise<void> {
   const on = (name: string) => ({ groups: [name] });
-  const field = (req: Req, key: string): string | undefined => {
-    const b = (req.body ?? {}) as Record<string, unknown>;
-    if (b[key] !== undefined && typeof b[key] !== 'string') throw badRequest(`${key} must be given once, as text`);
-    return b[key] as string | undefined;
-  };
+  const formField = (req: Req, key: string) => field((req.body ?? {}) as Record<string, unknown>, key);
   const viewer = adminViewer(requireUser, '/hub/admin/groups');
   const back = (reply: Reply, done: string, group: string) =>
     reply.redirect(`/hub/admin/groups?${new URLSearchParams({ done, group })}#group-${encodeURIComponent(group)}`, 303);
@@ -73,9 +69,9 @@ export async function adminGroupRoutes(app: FastifyInstance, ctx: HubContext, re
   app.post('/hub/admin/groups', async (req, reply) => {
     const p = viewer(req, reply);
     if (!p) return;
-    const name = checkGroupName((field(req, 'name') ?? '').trim());
+    const name = checkGroupName((formField(req, 'name') ?? '').trim());
     requireScope(req, 'admin:groups', on(name));
-    await createGroups(ctx, [name], names(field(req, 'users')), p.name);
+    await createGroups(ctx, [name], names(formField(req, 'users')), p.name);
     return back(reply, 'changed', name);
   });
 
@@ -85,7 +81,7 @@ export async function adminGroupRoutes(app: FastifyInstance, ctx: HubContext, re
       if (!p) return;
       const { name } = req.params as { name: string };
       requireScope(req, 'groups', on(name));
-      const users = names(field(req, what === 'add' ? 'users' : 'user'));
+      const users = names(formField(req, what === 'add' ? 'users' : 'user'));
       if (!users.length) throw badRequest('give at least one user name');
       await changeMembers(ctx, name, change, users, p.name);
       return back(reply, 'changed', name);
@@ -98,7 +94,7 @@ export async function adminGroupRoutes(app: FastifyInstance, ctx: HubContext, re
     const { name } = req.params as { name: string };
     requireScope(req, 'delete:groups', on(name));
     const g = await findGroup(ctx, name);
-    if (field(req, 'confirm') !== 'yes') {
+    if (formField(req, 'confirm') !== 'yes') {
       reply.type('text/html').header('cache-control', 'no-store');
       return page(`Delete group ${name}`, `<div class="card"><h1>Delete group ${esc(name)}</h1>
 <p>Its ${g.users.length} member${g.users.length === 1 ? '' : 's'} stay; what scopes with <code>!group=${esc(name)}</code> granted through it ends.</p>

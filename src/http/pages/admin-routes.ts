@@ -24,7 +24,8 @@ const PAGE_SIZE = 50;
 const MAX_NEW_USERS = 200;
 const STOP_SCOPES = ['delete:servers', 'servers'];
 
-function field(body: Record<string, unknown>, key: string): string | undefined {
+/** A form field given once, as text (a repeated field arrives as a list). */
+export function field(body: Record<string, unknown>, key: string): string | undefined {
   const v = body[key];
   if (v === undefined) return undefined;
   if (typeof v !== 'string') throw badRequest(`${key} must be given once, as text`);
@@ -78,6 +79,19 @@ export async function adminPageRoutes(app: FastifyInstance, ctx: HubContext, req
    *  then finds (a link cannot make the page claim what did not happen). */
   const done = (reply: Reply, l: Listing, notice: string, k: { user?: string; server?: string } = {}) =>
     reply.redirect(listingQuery(l, { done: notice, ...(k.user ? { user: k.user } : {}), ...(k.server ? { server: k.server } : {}) }), 303);
+  /** What the forms about one user start with: the viewer, the scope (on that user when `onUser`), the form and
+   *  the list it came from, and the user, who may not be the viewer (`what` the viewer may not do to themselves). */
+  const userForm = async (req: Req, reply: Reply, scope: string, onUser: boolean, what: string) => {
+    const p = viewer(req, reply);
+    if (!p) return null;
+    const { name } = req.params as { name: string };
+    requireScope(req, scope, onUser ? { user: name } : undefined);
+    const b = body(req);
+    const l = listingOf(b);
+    notMe(p, name, what);
+    await findUser(ctx, name);
+    return { p, name, b, l };
+  };
   const serverKey = async (req: Req, name: string): Promise<ServerKey> => {
     const server = field(body(req), 'server') ?? '';
     if (server && !SERVER_NAME.test(server)) throw badRequest(`invalid server name "${server}"`);
@@ -187,16 +201,11 @@ export async function adminPageRoutes(app: FastifyInstance, ctx: HubContext, req
   });
 
   app.post('/hub/admin/users/:name/admin', async (req, reply) => {
-    const p = viewer(req, reply);
-    if (!p) return;
-    const { name } = req.params as { name: string };
-    requireScope(req, 'admin:users');
-    const b = body(req);
-    const l = listingOf(b);
+    const form = await userForm(req, reply, 'admin:users', false, 'change the admin flag of');
+    if (!form) return;
+    const { p, name, b, l } = form;
     const want = field(b, 'admin');
     if (want !== 'yes' && want !== 'no') throw badRequest('admin must be "yes" or "no"');
-    notMe(p, name, 'change the admin flag of');
-    await findUser(ctx, name);
     await ctx.store.users.update(name, { admin: want === 'yes' });
     ctx.auth.forgetUser(name);
     ctx.log.info({ user: name, admin: want === 'yes', by: p.name }, 'admin flag changed');
@@ -204,14 +213,9 @@ export async function adminPageRoutes(app: FastifyInstance, ctx: HubContext, req
   });
 
   app.post('/hub/admin/users/:name/password', async (req, reply) => {
-    const p = viewer(req, reply);
-    if (!p) return;
-    const { name } = req.params as { name: string };
-    requireScope(req, 'admin:users');
-    const b = body(req);
-    const l = listingOf(b);
-    notMe(p, name, 'reset the password of');
-    await findUser(ctx, name);
+    const form = await userForm(req, reply, 'admin:users', false, 'reset the password of');
+    if (!form) return;
+    const { p, name, b, l } = form;
     reply.type('text/html').header('cache-control', 'no-store');
     if (field(b, 'confirm') !== 'yes') {
       return confirmPage(p.name, {
@@ -233,14 +237,9 @@ export async function adminPageRoutes(app: FastifyInstance, ctx: HubContext, req
   });
 
   app.post('/hub/admin/users/:name/delete', async (req, reply) => {
-    const p = viewer(req, reply);
-    if (!p) return;
-    const { name } = req.params as { name: string };
-    requireScope(req, 'delete:users', { user: name });
-    const b = body(req);
-    const l = listingOf(b);
-    notMe(p, name, 'delete');
-    await findUser(ctx, name);
+    const form = await userForm(req, reply, 'delete:users', true, 'delete');
+    if (!form) return;
+    const { p, name, b, l } = form;
     if (field(b, 'confirm') !== 'yes') {
       reply.type('text/html').header('cache-control', 'no-store');
       return confirmPage(p.name, {
