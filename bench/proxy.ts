@@ -225,6 +225,16 @@ async function idleWs(ep: Endpoints) {
 
 const ratio = (a: number, b: number) => fmt(a / b, 2);
 
+/** The same ratio taken round by round (targets of one round ran back to back), median and range: on a machine
+ *  whose speed drifts within minutes, a ratio of medians can pair one target's fast minute with another's slow one. */
+function perRound(series: Record<string, number[]>, of: string[], against: string[]): string {
+  return of.flatMap((t) => against.map((r) => {
+    const q = series[t].map((v, i) => v / series[r][i]).sort((a, b) => a - b);
+    return `${t} ÷ ${r} ${fmt(median(q), 2)} (${fmt(q[0], 2)}–${fmt(q[q.length - 1], 2)})`;
+  })).join('; ');
+}
+const GATEWAY: TargetName[] = ['gateway cookie', 'gateway token'];
+
 function printHttp(res: Awaited<ReturnType<typeof httpRounds>>) {
   for (const [key, byTarget] of Object.entries(res)) {
     const [b, c] = key.split('|');
@@ -236,6 +246,8 @@ function printHttp(res: Awaited<ReturnType<typeof httpRounds>>) {
       `(median of ${byTarget.direct.length} × ${SECS} s) ==`);
     console.log(table(['target', 'req/s', 'p50 ms', 'CPU µs/req', 'req/s ÷ direct floor CHP', 'p50 ÷ direct floor CHP', 'CPU ÷ direct floor CHP'],
       TARGETS.map((t) => [t, fmt(m[t].rps), fmt(m[t].p50, 3), fmt(m[t].cpu, 1), vs(t, 'rps'), vs(t, 'p50'), vs(t, 'cpu')])));
+    const rps = Object.fromEntries(TARGETS.map((t) => [t, byTarget[t].map((s) => s.rps)]));
+    if (byTarget.direct.length > 1) console.log(`req/s per round: ${perRound(rps, GATEWAY, ['floor', 'CHP'])}; ${perRound(rps, ['floor'], ['CHP'])}`);
   }
   console.log('CPU µs/req: utime+stime of the proxy process (for direct: the backend) / requests. Ratios: this target ÷ the named one.');
 }
@@ -247,6 +259,8 @@ function printWs(ws: Awaited<ReturnType<typeof wsRounds>> | undefined, idle: Awa
     const vs = (t: string, f: 'rtt' | 'mps') => ['direct', 'floor', 'CHP'].map((r) => ratio(m(t)[f], m(r)[f])).join(' ');
     console.log(table(['target', 'RTT p50 µs (1 conn)', 'msgs/s (64 conns)', 'RTT ÷ direct floor CHP', 'msgs/s ÷ direct floor CHP'],
       TARGETS.map((t) => [t, fmt(m(t).rtt), fmt(m(t).mps), vs(t, 'rtt'), vs(t, 'mps')])));
+    const mps = Object.fromEntries(TARGETS.map((t) => [t, ws[t].msgsPerS]));
+    if (ws.direct.msgsPerS.length > 1) console.log(`msgs/s per round: ${perRound(mps, GATEWAY, ['floor', 'CHP'])}; ${perRound(mps, ['floor'], ['CHP'])}`);
   }
   if (idle) {
     console.log(`\n== Memory per idle proxied WebSocket: RSS growth of the proxy over ${IDLE_WS} connections ==`);
