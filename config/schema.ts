@@ -21,16 +21,20 @@ export const ProfileSchema = Type.Object({
   start_timeout: seconds(60, 'seconds from launch until ready_path answers'),
 }, strict);
 
+const HOST_PORT = '^(\\[[0-9a-fA-F:]+\\]|[^:\\s]+):[0-9]{1,5}$';
+
 export const ConfigSchema = Type.Object({
-  listen: Type.String({ default: '127.0.0.1:8000', pattern: '^(\\[[0-9a-fA-F:]+\\]|[^:\\s]+):[0-9]{1,5}$',
+  listen: Type.String({ default: '127.0.0.1:8000', pattern: HOST_PORT,
     description: 'host:port the gateway listens on (env KICLOUD_LISTEN)' }),
   public_url: Type.Optional(Type.String({ pattern: '^https?://[^/\\s]+/?$',
     description: 'the origin browsers use (env KICLOUD_PUBLIC_URL); default http:// (https:// with tls) + listen' })),
   tls: Type.Optional(Type.Object({
     cert: Type.String({ minLength: 1, description: 'PEM certificate chain file (server certificate first)' }),
     key: Type.String({ minLength: 1, description: 'PEM private key file; re-read with the certificate on SIGHUP' }),
+    redirect_from: Type.Optional(Type.String({ pattern: HOST_PORT,
+      description: 'a plain-HTTP host:port (usually :80) that redirects every request to public_url, as configurable-http-proxy\'s --redirect-port' })),
   }, { ...strict, description: 'serve HTTPS and WSS on listen; default public_url becomes https://' })),
-  hub_api_listen: Type.String({ default: '127.0.0.1:8081', pattern: '^(\\[[0-9a-fA-F:]+\\]|[^:\\s]+):[0-9]{1,5}$',
+  hub_api_listen: Type.String({ default: '127.0.0.1:8081', pattern: HOST_PORT,
     description: 'with tls: the plain-HTTP address (keep it on loopback) where user servers reach the hub API, as JupyterHub\'s hub_bind_url' }),
   data_dir: Type.String({ default: './data', description: 'store, secrets, logs (env KICLOUD_DATA_DIR)' }),
   envs_dir: Type.Optional(Type.String({ description: 'where profile environments live, {envs} in commands (env KICLOUD_ENVS_DIR)' })),

@@ -74,12 +74,14 @@ export async function serve(config: GatewayConfig, opts: ServeOptions = {}) {
   });
   let tls: { reload: () => void; stop: () => void } | undefined;
   let hubApiServer: import('node:http').Server | undefined;
+  let redirectServer: import('node:http').Server | undefined;
   if (config.tls && tlsPair) {
     const { watchTls } = await import('./http/tls.ts');
     tls = watchTls(server as import('node:https').Server, config.tls, tlsPair, {
       log, publicHost: config.publicUrl.hostname, setExpiry: (s) => metrics.tlsExpiry().set(s),
     });
     hubApiServer = await listenHubApi(config, hubOnly);
+    if (config.tls.redirectFrom) redirectServer = await (await import('./http/https-redirect.ts')).listenHttpsRedirect(config.tls.redirectFrom, config.publicUrl, log);
   }
   // SIGHUP is a reload (systemd's ExecReload, a certbot hook), with or without TLS: its default action would end
   // the gateway, and systemd counts that as a clean exit, so Restart=on-failure would not bring it back.
@@ -98,6 +100,8 @@ export async function serve(config: GatewayConfig, opts: ServeOptions = {}) {
     culler.stop();
     tls?.stop();
     hubApiServer?.close();
+    redirectServer?.close();
+    redirectServer?.closeAllConnections();
     server.closeIdleConnections();
     await app.close();
     await orchestrator.close();

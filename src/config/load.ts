@@ -16,6 +16,7 @@ export interface GatewayConfig extends Config {
   listenHost: string;
   listenPort: number;
   hubApi: { host: string; port: number };   // with tls: where user servers reach the hub API (plain HTTP)
+  tls?: { cert: string; key: string; redirectFrom?: { host: string; port: number } };   // absolute paths
   dataDir: string;             // absolute
   envsDir: string;             // absolute
 }
@@ -50,22 +51,28 @@ export function parseConfig(text: string, configFile: string, env: NodeJS.Proces
 
 function derive(config: Config, configFile: string): GatewayConfig {
   const problems: string[] = [];
-  const hostPort = (key: 'listen' | 'hub_api_listen') => {
-    const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(config[key])!;
+  const hostPort = (key: string, value: string) => {
+    const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(value)!;
     if (Number(m[2]) > 65535) throw new ConfigError([`${configFile} ${key}: port ${m[2]} is above 65535`]);
     return { host: m[1], port: Number(m[2]) };
   };
-  const { host: listenHost, port: listenPort } = hostPort('listen');
-  const hubApi = hostPort('hub_api_listen');
+  const { host: listenHost, port: listenPort } = hostPort('listen', config.listen);
+  const hubApi = hostPort('hub_api_listen', config.hub_api_listen);
+  const redirectFrom = config.tls?.redirect_from === undefined ? undefined : hostPort('tls.redirect_from', config.tls.redirect_from);
   const baseDir = configFile === DEFAULT_CONFIG_FILE ? process.cwd() : path.dirname(configFile);
   const dataDir = path.resolve(baseDir, config.data_dir);
   const envsDir = path.resolve(baseDir, config.envs_dir ?? (process.getuid?.() === 0 ? '/opt/kicloud/envs' : path.join(dataDir, 'envs')));
   const hostForUrl = listenHost.includes(':') ? `[${listenHost}]` : listenHost === '0.0.0.0' ? '127.0.0.1' : listenHost;
-  const tls = config.tls && { cert: path.resolve(baseDir, config.tls.cert), key: path.resolve(baseDir, config.tls.key) };
+  const tls = config.tls && { cert: path.resolve(baseDir, config.tls.cert), key: path.resolve(baseDir, config.tls.key), redirectFrom };
   const publicUrl = new URL(config.public_url ?? `${tls ? 'https' : 'http'}://${hostForUrl}:${listenPort}`);
   // The files are read by `serve` and `config check`, not here: other commands (user add, token create) must not
   // need the private key.
   if (tls && publicUrl.protocol !== 'https:') problems.push(`public_url: must be https:// when tls is set (got ${publicUrl.origin}): browsers reach the gateway over https`);
+  const wildcard = (h: string) => h === '0.0.0.0' || h === '::';
+  const clash = (a: { host: string; port: number }, b: { host: string; port: number }) =>
+    a.port === b.port && (a.host === b.host || wildcard(a.host) || wildcard(b.host));
+  if (redirectFrom && clash(redirectFrom, { host: listenHost, port: listenPort })) problems.push(`tls.redirect_from: ${config.tls!.redirect_from} is the listen address's port; the redirect needs a port of its own (usually 80)`);
+  if (redirectFrom && clash(redirectFrom, hubApi)) problems.push(`tls.redirect_from: ${config.tls!.redirect_from} is hub_api_listen's port`);
   const names = new Set<string>();
   config.profiles.forEach((p: Profile, i: number) => {
     if (names.has(p.name)) problems.push(`profiles[${i}].name: "${p.name}" is used by an earlier profile`);

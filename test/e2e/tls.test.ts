@@ -6,6 +6,7 @@
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect as tcpConnect } from 'node:net';
 import { connect, getCACertificates, setDefaultCACertificates } from 'node:tls';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -46,11 +47,20 @@ const servedCn = (port: number) => new Promise<string>((resolve, reject) => {
   s.on('error', reject);
 });
 
+/** Bytes as written, answer as read: for request forms that fetch() never sends. */
+const rawRequest = (port: number, bytes: string) => new Promise<string>((resolve, reject) => {
+  const s = tcpConnect(port, '127.0.0.1', () => s.end(bytes));
+  let answer = '';
+  s.on('data', (d) => { answer += d; });
+  s.on('end', () => resolve(answer));
+  s.on('error', reject);
+});
+
 // The profile writes down the hub API URL it was given, then runs the echo server.
 const record = ['/bin/sh', '-c', 'printf %s "$JUPYTERHUB_API_URL" > "$HOME/api-url"; exec "$0" "$@"', ...ECHO_COMMAND];
-const apiPort = await freePort();
+const [apiPort, redirectPort] = [await freePort(), await freePort()];
 const gw = await Gateway.start({ https: true, config: {
-  tls: live, hub_api_listen: `127.0.0.1:${apiPort}`, profiles: [{ name: 'echo', display_name: 'echo', command: record, start_timeout: 10 }],
+  tls: { ...live, redirect_from: `127.0.0.1:${redirectPort}` }, hub_api_listen: `127.0.0.1:${apiPort}`, profiles: [{ name: 'echo', display_name: 'echo', command: record, start_timeout: 10 }],
 } });
 t.teardown(() => gw.cleanup());
 await gw.addUser('alice');
@@ -104,6 +114,27 @@ t.test('the proxy over HTTPS and WSS', async (t) => {
   ws.close();
 });
 
+t.test('plain HTTP on redirect_from is sent to public_url, and nothing else is served there', async (t) => {
+  const plain = `http://127.0.0.1:${redirectPort}`;
+  const page = await fetch(`${plain}/user/alice/lab?reset=1`, { redirect: 'manual' });
+  t.equal(page.status, 301, 'a page load: permanent redirect');
+  t.equal(page.headers.get('location'), `${gw.url}/user/alice/lab?reset=1`, 'to the same path and query over https');
+  t.equal(page.headers.get('set-cookie'), null, 'no cookie in clear');
+  const followed = await fetch(`${plain}/hub/health`);
+  t.equal(followed.status, 200, 'a client that follows it reaches the hub over https');
+  const login = await fetch(`${plain}/hub/login`, { method: 'POST', redirect: 'manual', body: 'username=alice&password=alice-password-1',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+  t.equal(login.status, 308, 'other methods: 308, to be repeated as they were');
+  t.equal(login.headers.get('set-cookie'), null, 'a login posted in clear is not answered with a session');
+  const spoofed = await fetch(`${plain}/hub/home`, { redirect: 'manual', headers: { host: 'evil.example' } });
+  t.equal(spoofed.headers.get('location'), `${gw.url}/hub/home`, 'the Host header does not choose the target');
+  const absolute = await rawRequest(redirectPort, 'GET http://evil.example/x HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n');
+  t.match(absolute, new RegExp(`^HTTP/1.1 301[^]*\\r\\nlocation: ${gw.url.replace(/[.]/g, '\\.')}/\\r\\n`, 'i'), 'an absolute-form target: the landing page');
+  const head = await fetch(`${plain}/hub/login`, { method: 'HEAD', redirect: 'manual' });
+  t.equal(head.status, 301);
+  t.equal(await head.text(), '', 'HEAD: no body');
+});
+
 t.test('SIGHUP reloads the pair; a bad new pair keeps the old one', async (t) => {
   install(second);
   gw.child.kill('SIGHUP');
@@ -133,6 +164,9 @@ t.test('config errors and warnings name the key and the file', async (t) => {
     }
   };
   t.match(configError({ tls: { cert: second.cert } }), /tls.*key/, 'a certificate without a key');
+  t.match(configError({ tls: { ...second, redirect_from: '127.0.0.1:8000' } }), /tls\.redirect_from: 127\.0\.0\.1:8000 is the listen address's port/, 'a redirect on the TLS port');
+  t.match(configError({ tls: { ...second, redirect_from: '0.0.0.0:8081' } }), /tls\.redirect_from: .*hub_api_listen's port/, 'a redirect on the hub API port');
+  t.match(configError({ tls: { ...second, redirect_from: '80' } }), /tls\.redirect_from/, 'a redirect address without a host');
   t.match(configError({ tls: second, public_url: 'http://hub.example.org' }), /public_url: must be https:\/\/ when tls is set/, 'tls with an http public URL');
   t.equal(configError({ tls: { cert: 'missing.crt', key: 'missing.key' } }), 'accepted', 'other commands (user add) do not read the files');
   const rel = parseConfig(JSON.stringify({ tls: { cert: 'second.crt', key: 'second.key' }, profiles }), path.join(dir, 'k.yaml'), {});
