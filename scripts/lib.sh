@@ -73,4 +73,28 @@ ensure_jupyterlab_env() {
   chmod -R a+rX "$venv"
 }
 
+# For tests: JupyterHub 3.0's stock single-user server (jupyterhub-singleuser on the classic notebook), which
+# test/e2e/singleuser.test.ts runs behind the gateway. Its Python package is unpacked from Debian's `jupyterhub`
+# package into the envs folder rather than installed: installing that package would also enable and start a
+# JupyterHub service with system logins on a machine that runs systemd. Its dependencies are libraries only.
+SINGLEUSER_DEBS=(python3-notebook python3-requests python3-sqlalchemy python3-alembic python3-dateutil python3-jinja2
+  python3-jupyter-telemetry python3-prometheus-client python3-async-generator python3-certipy python3-oauthlib
+  python3-pamela python3-packaging python3-tornado python3-traitlets)
+ensure_singleuser() {
+  local envs; envs=$(default_envs_dir)
+  local site="$envs/jupyterhub-singleuser-3.0"
+  if /usr/bin/python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import jupyterhub.singleuser.app' "$site" 2>/dev/null; then return 0; fi
+  say "unpacking jupyterhub-singleuser (Debian's jupyterhub package, not installed) into $site"
+  local tmp; tmp=$(mktemp -d)
+  # apt-get download needs the package lists, which ensure_debs refreshes only when it installs something.
+  (cd "$tmp" && { apt-get download -q jupyterhub >&2 || { as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q && apt-get download -q jupyterhub >&2; }; } \
+    && dpkg-deb -x jupyterhub_*.deb root)
+  rm -rf "$site"; mkdir -p "$site"
+  cp -r "$tmp/root/usr/lib/python3/dist-packages/jupyterhub" "$site/"
+  rm -rf "$tmp"
+  chmod a+rx "$envs"; chmod -R a+rX "$site"
+  /usr/bin/python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import jupyterhub.singleuser.app' "$site" \
+    || { echo "jupyterhub-singleuser does not import from $site" >&2; return 1; }
+}
+
 BASE_DEBS=(ca-certificates procps util-linux passwd python3 python3-venv python3-pip)

@@ -18,7 +18,7 @@ import { pageRoutes } from './pages/routes.ts';
 import { serversApi } from './api/servers.ts';
 import { tokensApi } from './api/tokens.ts';
 import { groupsApi } from './api/groups.ts';
-import { usersApi } from './api/users.ts';
+import { JUPYTERHUB_API_VERSION, usersApi } from './api/users.ts';
 import { requireScope } from './api/guard.ts';
 
 const USER_PREFIX = '/user/';
@@ -100,6 +100,8 @@ export async function buildHttpServer(ctx: HubContext, tls?: TlsPair) {
   // Proxied responses do not pass here: what a user's server sends is its own.
   app.addHook('onSend', async (_req, reply, payload) => {
     if (String(reply.getHeader('content-type') ?? '').startsWith('text/html')) reply.headers(NO_FRAMING);
+    // As every JupyterHub response: jupyterhub-singleuser and clients compare it with their own version.
+    reply.header('x-jupyterhub-version', JUPYTERHUB_API_VERSION);
     return payload;
   });
   app.addHook('onResponse', async (_req, reply) => {

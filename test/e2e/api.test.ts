@@ -28,6 +28,9 @@ for (const u of ['alice', 'bob', 'carol']) await gw.addUser(u);
 t.test('version and whoami', async (t) => {
   const v = await gw.api('GET', '/hub/api/', { token: null });
   t.match(v.body, { version: /^3\./, kicloud_version: /\d/ });
+  t.equal(v.headers.get('x-jupyterhub-version'), v.body.version, 'the version header JupyterHub sends on every response');
+  const bare = await gw.api('GET', '/hub/api', { token: null });
+  t.same([bare.status, bare.body], [200, v.body], '/hub/api without the slash, as JUPYTERHUB_API_URL is fetched');
   const token = await gw.tokenFor('alice', ['read:users!user=alice', 'servers!user=alice']);
   const me = await gw.api('GET', '/hub/api/user', { token });
   t.match(me.body, { kind: 'user', name: 'alice', admin: false });

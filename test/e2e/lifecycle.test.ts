@@ -56,7 +56,10 @@ t.test('the server process: runs as the user\'s account, no token in argv, envir
     JUPYTERHUB_USER: 'alice', JUPYTERHUB_SERVER_NAME: '', JUPYTERHUB_SERVICE_PREFIX: '/user/alice/', JUPYTERHUB_BASE_URL: '/',
     JUPYTERHUB_API_URL: `http://127.0.0.1:${gw.port}/hub/api`, JUPYTERHUB_CLIENT_ID: 'jupyterhub-user-alice',
     JUPYTERHUB_SERVICE_URL: /^http:\/\/127\.0\.0\.1:\d+\/user\/alice\/$/,
+    JUPYTERHUB_OAUTH_CLIENT_ALLOWED_SCOPES: '[]',
   });
+  t.same(JSON.parse(env.JUPYTERHUB_OAUTH_ACCESS_SCOPES), ['access:servers!server=alice/', 'access:servers!user=alice'],
+    'the scopes that reach this server, as JupyterHub 3 sets them');
   t.equal(env.JUPYTER_TOKEN, env.JUPYTERHUB_API_TOKEN);
   t.same(Object.keys(env).filter((k) => !k.startsWith('JUPYTER') && !k.startsWith('JPY_')).sort(),
     ['HOME', 'LANG', 'LOGNAME', 'PATH', 'SHELL', 'USER'], 'nothing else inherited');

@@ -24,7 +24,11 @@ export async function usersApi(app: FastifyInstance, ctx: HubContext): Promise<v
   const model = async (req: Req, u: User) =>
     userModel(u, await ctx.store.servers.list({ user: u.name }), principalOf(req), ctx.orchestrator, latest, ctx.groups.of(u.name), withStopped(req));
 
-  app.get('/hub/api/', async () => ({ version: JUPYTERHUB_API_VERSION, kicloud_version: ctx.version }));
+  // Both spellings: JUPYTERHUB_API_URL ends in /hub/api, and jupyterhub-singleuser fetches it as it is at start
+  // (no token), exiting after five failures.
+  const version = async () => ({ version: JUPYTERHUB_API_VERSION, kicloud_version: ctx.version });
+  app.get('/hub/api/', version);
+  app.get('/hub/api', version);
 
   app.get('/hub/api/info', async (req) => {
     requireScope(req, 'read:hub');
