@@ -1,12 +1,13 @@
 /** The browser flow in headless Chromium against `bin/kicloud serve` and a real JupyterLab: login →
  *  /user/alice/ → pending page in place → JupyterLab, at most 2 redirects on the way; a notebook cell runs
- *  `1+1` over the kernel's WebSocket through the proxy, and the kernel runs as alice's account. */
+ *  `1+1` over the kernel's WebSocket through the proxy, and the kernel runs as alice's account; once the server
+ *  is stopped, the open tab offers a restart, which brings JupyterLab back. */
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { Gateway, isRoot } from '../helpers/gateway.ts';
 import { launchBrowser } from '../helpers/browser.ts';
 
-const gw = await Gateway.start();
+const gw = await Gateway.start({ config: { named_servers: { enabled: true, limit: 1 } } });
 t.teardown(() => gw.cleanup());
 await gw.addUser('alice');
 await gw.addUser('bob');
@@ -49,6 +50,18 @@ t.test('login → pending page → JupyterLab → a cell computes 1+1 as alice\'
   } else {
     t.equal(uid, process.getuid!(), 'unprivileged mode: the gateway\'s own account');
   }
+
+  // JupyterLab knows it runs under a hub: its menu links back, and a stopped server is offered a restart.
+  const pageConfig = await page.evaluate(() => JSON.parse(document.getElementById('jupyter-config-data')!.textContent!));
+  t.match(pageConfig, { hubPrefix: '/hub/', hubUser: 'alice', token: '' }, 'hub settings in the page, and no server token');
+  t.equal((await gw.api('DELETE', '/hub/api/users/alice/server')).status, 204, 'the server is stopped (as the culler would)');
+  const dialog = page.locator('.jp-Dialog', { hasText: 'Server unavailable or unreachable' });
+  await dialog.waitFor({ timeout: 60_000 });
+  t.pass('the open tab offers a restart (its api/ requests got 424)');
+  const [restarted] = await Promise.all([context.waitForEvent('page'), dialog.getByRole('button', { name: 'Restart' }).click()]);
+  await restarted.waitForURL(`${gw.url}/user/alice/**`, { timeout: 60_000 });
+  await restarted.waitForSelector('#jp-main-dock-panel, .jp-LabShell', { timeout: 90_000 });
+  t.match(restarted.url(), /\/user\/alice\/lab/, 'Restart opens /hub/spawn, which starts the server and lands in JupyterLab');
   await context.close();
 });
 
@@ -73,6 +86,14 @@ async function runCell(page: import('playwright-core').Page, index: number, code
   await page.screenshot({ path: '/tmp/kicloud-browser-failure.png' });
   throw new Error(`cell ${index} showed no output after 4 runs (screenshot: /tmp/kicloud-browser-failure.png)`);
 }
+
+t.test('a named server\'s JupyterLab knows its name, so that its restart starts that server', async (t) => {
+  t.equal((await gw.api('POST', '/hub/api/users/alice/servers/gpu')).status, 201);
+  const lab = await gw.api('GET', '/user/alice/gpu/lab', { token: await gw.tokenFor('alice') });
+  const config = JSON.parse(/<script id="jupyter-config-data" type="application\/json">([^]*?)<\/script>/.exec(lab.text)![1]);
+  t.match(config, { hubPrefix: '/hub/', hubUser: 'alice', hubServerName: 'gpu', token: '' });
+  await gw.api('DELETE', '/hub/api/users/alice/servers/gpu');
+});
 
 t.test('a browser logged in as bob gets a 403 page for alice\'s server', async (t) => {
   const context = await browser.newContext();

@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 import { request as httpRequest } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
 import { setTimeout as sleep } from 'node:timers/promises';
 // Absolute paths, as the spawner uses: a test runner's PATH may lack /usr/sbin, and then cleanup left accounts behind.
 import { PKILL, USERDEL } from '../../spawners/local/accounts.ts';
@@ -25,15 +26,14 @@ export function freePort(): Promise<number> {
   });
 }
 
-export const JUPYTERLAB_PROFILE = {
-  name: 'jupyterlab',
-  display_name: 'JupyterLab',
-  command: [`${ENVS_DIR}/jupyterlab/bin/jupyter-lab`, '--ServerApp.ip=127.0.0.1', '--ServerApp.port={port}',
-    '--ServerApp.base_url={base_url}', '--ServerApp.root_dir={home}', '--ServerApp.open_browser=False',
-    '--ServerApp.allow_remote_access=True', '--LanguageServerManager.autodetect=False'],
-  env: { PATH: `${ENVS_DIR}/jupyterlab/bin:/usr/local/bin:/usr/bin:/bin` },
-  start_timeout: 60,
-};
+/** The JupyterLab profile the gateway ships (config/defaults.yaml), with the environments folder of this run. */
+export const JUPYTERLAB_PROFILE = (() => {
+  const shipped = (parseYaml(readFileSync(path.join(ROOT, 'config/defaults.yaml'), 'utf8')) as { profiles: ShippedProfile[] })
+    .profiles.find((p) => p.name === 'jupyterlab')!;
+  const withEnvs = (s: string) => s.replaceAll('{envs}', ENVS_DIR);
+  return { ...shipped, command: shipped.command.map(withEnvs), env: Object.fromEntries(Object.entries(shipped.env).map(([k, v]) => [k, withEnvs(v)])) };
+})();
+interface ShippedProfile { name: string; display_name: string; command: string[]; env: Record<string, string>; start_timeout: number }
 
 /** A profile running the stand-in user server (test/fixtures/backend.mjs): starts in ~0.1 s, echoes what it got. */
 export const ECHO_COMMAND = [process.execPath, path.join(ROOT, 'test/fixtures/backend.mjs'), '{port}', '{base_url}'];
