@@ -10,7 +10,7 @@ import { rejectUpgrade, sendError, type Target } from '../../proxy/handle.ts';
 import type { HubContext } from './context.ts';
 import { NO_FRAMING } from './pages/layout.ts';
 import { pendingPage, profileForm } from './pages/spawn.ts';
-import { describeServer, firstSegment, parseUserPath, progressPath } from '../routes/paths.ts';
+import { describeServer, firstSegment, parseUserPath, progressPath, serverApiPath } from '../routes/paths.ts';
 
 const spawnUrl = (t: Target) => `/hub/spawn/${t.key.user}${t.key.server ? `/${t.key.server}` : ''}`;
 
@@ -30,7 +30,7 @@ export function lazySpawnHandlers(ctx: HubContext) {
     }
     const html = (body: string, status = 200) => void res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', ...NO_FRAMING }).end(body);
     const progressUrl = progressPath(t.key);
-    const showPending = () => html(pendingPage({ user: t.principal.name, forUser: t.key.user, progressUrl, then: req.url! }));
+    const showPending = () => html(pendingPage({ user: t.principal.name, forUser: t.key.user, progressUrl, cancelUrl: serverApiPath(t.key), then: req.url! }));
     if (ctx.orchestrator.isSpawning(t.key)) return showPending();
     if (ctx.orchestrator.profiles().length > 1) {
       const action = `${spawnUrl(t)}?next=${encodeURIComponent(req.url!)}`;

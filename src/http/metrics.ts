@@ -35,7 +35,7 @@ export class Metrics {
     c.inc();
   }
 
-  spawnDone(status: 'success' | 'failure', seconds: number): void { this.#spawns.labels(status).observe(seconds); }
+  spawnDone(status: 'success' | 'failure' | 'cancelled', seconds: number): void { this.#spawns.labels(status).observe(seconds); }
 
   /** When the served TLS certificate expires (Unix time), registered only when the gateway serves TLS. */
   tlsExpiry(): Gauge {

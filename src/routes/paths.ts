@@ -38,9 +38,12 @@ export function firstSegment(rest: string): string | null {
 
 export const serverPrefix = (user: string, server: string) => (server ? `/user/${user}/${server}/` : `/user/${user}/`);
 
+/** A server in JupyterHub's REST API (POST starts it, DELETE stops it or cancels its spawn). */
+export const serverApiPath = (k: { user: string; server: string }) =>
+  `/hub/api/users/${k.user}/${k.server ? `servers/${k.server}` : 'server'}`;
+
 /** JupyterHub's progress stream of a server. */
-export const progressPath = (k: { user: string; server: string }) =>
-  `/hub/api/users/${k.user}/${k.server ? `servers/${k.server}/` : 'server/'}progress`;
+export const progressPath = (k: { user: string; server: string }) => `${serverApiPath(k)}/progress`;
 
 /** How messages name a server: "alice's server", "server alice/gpu". */
 export const describeServer = (k: { user: string; server: string }) => (k.server ? `server ${k.user}/${k.server}` : `${k.user}'s server`);

@@ -173,12 +173,15 @@ export class Orchestrator {
       const e = err instanceof GatewayError ? err : new SpawnError((err as Error).message, undefined, { cause: err });
       const logTail = (e.detail?.logTail as string | undefined) ?? (handle ? await spawner.logTail(handle) : '');
       run.logTail = logTail;
-      this.#metrics.spawnDone('failure', (performance.now() - t0) / 1000);
-      log.warn({ err: e.message }, 'spawn failed');
+      // A stop during the spawn (the user's Cancel, an admin, the API) is not a failure of the spawner.
+      const cancelled = run.abort.signal.aborted ? String(run.abort.signal.reason ?? 'stop requested') : undefined;
+      this.#metrics.spawnDone(cancelled ? 'cancelled' : 'failure', (performance.now() - t0) / 1000);
+      if (cancelled) log.info({ reason: cancelled }, 'spawn cancelled');
+      else log.warn({ err: e.message }, 'spawn failed');
       if (handle) await spawner.stop(handle).catch(() => {});
       await this.#revokeServerToken(token);
       await this.#store.servers.transition(key, ['pending'], 'stopped', { url: null, handle: {}, started: null });
-      const ev = run.progress.emit({ progress: 100, failed: true, message: `Spawn failed: ${e.message}` });
+      const ev = run.progress.emit({ progress: 100, failed: true, message: cancelled ? `Spawn cancelled (${cancelled})` : `Spawn failed: ${e.message}` });
       void this.#store.events.append(key, ev).catch(() => {});
     }
   }
@@ -212,7 +215,7 @@ export class Orchestrator {
 
   async #stop(key: ServerKey, reason: string): Promise<void> {
     const run = this.#runs.get(routeId(key));
-    if (run && !run.progress.done) { run.abort.abort(); await run.done; }
+    if (run && !run.progress.done) { run.abort.abort(reason); await run.done; }
     const rec = await this.#store.servers.get(key);
     if (!rec || rec.state === 'stopped') return;
     if (!(await this.#store.servers.transition(key, ['running', 'pending'], 'stopping'))) return;
@@ -289,7 +292,7 @@ export class Orchestrator {
   }
 
   async close(): Promise<void> {
-    for (const run of this.#runs.values()) if (!run.progress.done) run.abort.abort();
+    for (const run of this.#runs.values()) if (!run.progress.done) run.abort.abort('the gateway is shutting down');
     await Promise.all([...this.#runs.values()].map((r) => r.done));
   }
 }

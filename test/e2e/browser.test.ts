@@ -139,3 +139,34 @@ t.test('a failed spawn shows the reason, the log tail and a retry button', async
   t.match(page.url(), /\/user\/carol\/$/, 'still at the URL asked for');
   await context.close();
 });
+
+t.test('a pending spawn can be cancelled from its page, and started again', async (t) => {
+  const slow = await Gateway.start({
+    config: { profiles: [{ name: 'slow', display_name: 'Slow', command: ['/bin/sh', '-c', 'exec sleep 120', 'sh', '{port}'], start_timeout: 120 }] },
+  });
+  t.teardown(() => slow.cleanup());
+  await slow.addUser('dave');
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${slow.url}/hub/login?next=${encodeURIComponent('/user/dave/lab')}`);
+  await page.fill('#username', 'dave');
+  await page.fill('#password', 'dave-password-1');
+  await page.click('#login_submit');
+  await page.waitForFunction(() => /Server launched/.test(document.getElementById('msg')?.textContent ?? ''), undefined, { timeout: 30_000 });
+  const pid = await slow.serverPid('dave');
+  await page.click('#cancel');
+  await page.waitForFunction(() => document.getElementById('title')?.textContent === 'Start cancelled', undefined, { timeout: 30_000 });
+  t.match(await page.textContent('#msg'), /^Spawn cancelled \(requested by dave\)$/, 'the page says who cancelled it');
+  t.equal(await page.textContent('#retry'), 'Start again');
+  t.ok(await page.isHidden('#cancel'), 'no Cancel once it is over');
+  t.same((await slow.api('GET', '/hub/api/users/dave')).body.servers, {}, 'the server is stopped');
+  t.throws(() => process.kill(pid, 0), 'its process is gone');
+  t.match((await slow.api('GET', '/metrics')).text, /kicloud_spawn_duration_seconds_count\{status="cancelled"\} 1/, 'counted as cancelled, not failed');
+  t.match(slow.output, /"msg":"spawn cancelled"/);
+
+  await page.click('#retry');
+  await page.waitForFunction(() => /Server launched/.test(document.getElementById('msg')?.textContent ?? ''), undefined, { timeout: 30_000 });
+  t.match(page.url(), /\/user\/dave\/lab$/, 'Start again loads the page first asked for, which starts the server anew');
+  t.equal((await slow.api('DELETE', '/hub/api/users/dave/server')).status, 204);
+  await context.close();
+});

@@ -7,7 +7,7 @@ import { badRequest, GatewayError, notFound } from '../../errors.ts';
 import { SERVER_NAME, serverPrefix } from '../../routes/paths.ts';
 import type { ServerKey } from '../../store/store.ts';
 import type { HubContext, Reply, Req } from '../context.ts';
-import { findUser, requireScope } from './guard.ts';
+import { findUser, principalOf, requireScope } from './guard.ts';
 
 const SLOW_STOP_MS = 10_000;
 
@@ -42,7 +42,7 @@ export async function serversApi(app: FastifyInstance, ctx: HubContext): Promise
     const body = (req.body ?? {}) as { remove?: unknown };
     const rec = await ctx.store.servers.get(key);
     if (key.server && !rec) throw notFound(`${name} has no server named "${key.server}"`);
-    const { stopping, finished } = await stopWithin(ctx, key, 'api');
+    const { stopping, finished } = await stopWithin(ctx, key, `requested by ${principalOf(req).name}`);
     if (body.remove === true && key.server) {
       await stopping;
       await ctx.orchestrator.removeNamed(key);

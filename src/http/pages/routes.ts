@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { can } from '../../auth/authenticator.ts';
 import { verifyPassword } from '../../auth/password.ts';
 import { badRequest, GatewayError } from '../../errors.ts';
-import { progressPath, SERVER_NAME, serverPrefix, USER_NAME } from '../../routes/paths.ts';
+import { progressPath, SERVER_NAME, serverApiPath, serverPrefix, USER_NAME } from '../../routes/paths.ts';
 import type { HubContext, Reply, Req } from '../context.ts';
 import { guessFailed, guessRetryAfter, guessSucceeded } from '../own-password.ts';
 import { clearSessionCookie, openSession } from '../session-cookie.ts';
@@ -148,7 +148,7 @@ export async function pageRoutes(app: FastifyInstance, ctx: HubContext): Promise
     if (ctx.routes.get(`${key.user}/${key.server}`)) return reply.redirect(prefix, 302);
     if (!ctx.orchestrator.run(key)) throw new GatewayError('NOT_RUNNING', 400, `${key.user}'s server is not starting; open ${prefix} to start it`);
     const progressUrl = progressPath(key);
-    reply.type('text/html').send(pendingPage({ user: p.name, forUser: key.user, progressUrl, then: prefix }));
+    reply.type('text/html').send(pendingPage({ user: p.name, forUser: key.user, progressUrl, cancelUrl: serverApiPath(key), then: prefix }));
   }
 
   // /hub/user-redirect/PATH → /user/ME/PATH: links that work for whoever opens them.

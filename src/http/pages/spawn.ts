@@ -10,10 +10,14 @@ export function profileForm(opts: { user: string; action: string; profiles: read
 <form method="post" action="${esc(opts.action)}">${options}<button type="submit">Start</button></form></div>`, { user: opts.user });
 }
 
-/** `progressUrl` is followed with EventSource; on ready the page goes to `then` (reload when it is this URL). */
-export function pendingPage(opts: { user: string; forUser: string; progressUrl: string; then: string }): string {
+/** `progressUrl` is followed with EventSource; on ready the page goes to `then` (reload when it is this URL).
+ *  Cancel stops the spawn through the REST API (`cancelUrl`, DELETE: the page's own origin, so the cookie's
+ *  Origin check passes); "Start again" loads `then`, which starts the server anew. */
+export function pendingPage(opts: { user: string; forUser: string; progressUrl: string; cancelUrl: string; then: string }): string {
   const script = `
-const bar = document.getElementById('bar'), msg = document.getElementById('msg'), log = document.getElementById('log');
+const $ = (id) => document.getElementById(id);
+const bar = $('bar'), msg = $('msg'), log = $('log'), cancel = $('cancel'), retry = $('retry');
+let cancelling = false;
 const es = new EventSource(${JSON.stringify(opts.progressUrl)});
 es.onmessage = (m) => {
   const e = JSON.parse(m.data);
@@ -22,16 +26,35 @@ es.onmessage = (m) => {
   if (e.ready) { es.close(); location.replace(${JSON.stringify(opts.then)}); }
   if (e.failed) {
     es.close();
-    document.getElementById('title').textContent = 'Your server could not start';
+    cancel.hidden = true;
+    retry.hidden = false;
+    if (cancelling || /^Spawn cancelled/.test(e.message)) {
+      $('title').textContent = 'Start cancelled';
+      retry.textContent = 'Start again';
+      return;
+    }
+    $('title').textContent = 'Your server could not start';
     msg.className = 'error';
-    if (e.log_tail) { const pre = document.getElementById('tail'); pre.hidden = false; pre.textContent = e.log_tail; }
-    document.getElementById('retry').hidden = false;
+    if (e.log_tail) { const pre = $('tail'); pre.hidden = false; pre.textContent = e.log_tail; }
   }
 };
-es.onerror = () => { if (es.readyState === EventSource.CLOSED) msg.textContent = 'Lost contact with the gateway; reload to try again.'; };`;
+es.onerror = () => { if (es.readyState === EventSource.CLOSED) msg.textContent = 'Lost contact with the gateway; reload to try again.'; };
+cancel.onclick = async () => {
+  cancelling = true;
+  cancel.disabled = true;
+  msg.textContent = 'Cancelling…';
+  const r = await fetch(${JSON.stringify(opts.cancelUrl)}, { method: 'DELETE' }).catch(() => null);
+  if (r && r.status < 400) return;              // the stream's last event says the rest
+  cancelling = false;
+  cancel.disabled = false;
+  const body = r ? await r.json().catch(() => ({})) : {};
+  msg.textContent = 'Could not cancel: ' + (body.message || (r ? 'HTTP ' + r.status : 'no answer from the gateway'));
+};
+retry.onclick = () => location.replace(${JSON.stringify(opts.then)});`;
   return page('Starting your server', `<div class="card"><h1 id="title">Starting ${esc(opts.forUser)}'s server…</h1>
 <progress id="bar" max="100" value="0"></progress><p id="msg" role="status">Waiting for the spawner…</p>
 <details><summary>Event log</summary><pre id="log"></pre></details>
 <pre id="tail" hidden></pre>
-<button id="retry" hidden onclick="location.reload()">Try again</button></div>`, { user: opts.user, script });
+<button id="cancel" type="button">Cancel</button>
+<button id="retry" type="button" hidden>Try again</button></div>`, { user: opts.user, script });
 }
