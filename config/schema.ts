@@ -71,6 +71,7 @@ export const ConfigSchema = Type.Object({
     timeout: seconds(3600, 'stop servers idle this long (0 = never)'),
     every: Type.Number({ exclusiveMinimum: 0, default: 300, description: 'seconds between culler passes' }),
     max_age: seconds(0, 'stop servers older than this, busy or not (0 = off)'),
+    max_busy: seconds(0, 'a busy kernel keeps its server at most this long after the last request or message through the gateway (0 = as long as it is busy)'),
   }, { ...strict, default: {} }),
   profiles: Type.Array(ProfileSchema, { minItems: 1 }),
 }, strict);

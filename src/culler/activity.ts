@@ -7,6 +7,7 @@ export class ActivityTracker {
   readonly #store: Store;
   readonly #pending = new Map<string, number>();     // routeId → epoch ms
   readonly #latest = new Map<string, number>();      // routeId → epoch ms, survives flushes
+  readonly #traffic = new Map<string, number>();     // routeId → epoch ms of the last proxied request or message
   #now = Date.now();
   readonly #clock: NodeJS.Timeout;
   readonly #flusher: NodeJS.Timeout;
@@ -18,9 +19,21 @@ export class ActivityTracker {
     this.#flusher = setInterval(() => this.flush().catch((err) => onError(err)), flushEveryMs).unref();
   }
 
+  /** Traffic through the proxy: an HTTP request or a WebSocket data frame. */
   touch = (id: string): void => {
     this.#pending.set(id, this.#now);
+    this.#traffic.set(id, this.#now);
   };
+
+  /** Activity that is not traffic (a busy kernel): last_activity moves, `lastTraffic` does not. */
+  keepAlive(id: string): void {
+    this.#pending.set(id, this.#now);
+  }
+
+  /** The last proxied request or message to a server since this gateway started (epoch ms, or 0). */
+  lastTraffic(key: ServerKey): number {
+    return this.#traffic.get(routeId(key)) ?? 0;
+  }
 
   /** Latest known activity for a server, including what is not yet flushed (epoch ms, or 0). */
   latest(key: ServerKey): number {
@@ -46,7 +59,10 @@ export class ActivityTracker {
     }
   }
 
-  forget(key: ServerKey): void { this.#latest.delete(routeId(key)); }
+  forget(key: ServerKey): void {
+    this.#latest.delete(routeId(key));
+    this.#traffic.delete(routeId(key));
+  }
 
   async close(): Promise<void> {
     clearInterval(this.#clock);

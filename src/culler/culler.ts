@@ -1,7 +1,9 @@
 /** @module Idle culling, built in. A server's activity is the latest of: proxied HTTP and WebSocket data frames
  *  (ActivityTracker), and the server's own `api/status` last_activity; a busy kernel (`execution_state` in
  *  `api/kernels`) counts as activity now, so a long computation in a closed tab is not culled
- *  (jupyterhub-idle-culler#55). `max_age` stops servers older than it, busy or not. */
+ *  (jupyterhub-idle-culler#55), but with `max_busy` only for that long after the last request or message
+ *  through the gateway: a forgotten endless loop must not hold a node for ever. `max_age` stops servers older
+ *  than it, busy or not. */
 import type { GatewayConfig } from '../config/load.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../http/metrics.ts';
@@ -18,6 +20,8 @@ export class Culler {
   readonly #d: CullDeps;
   #timer?: NodeJS.Timeout;
   #running = false;
+  // Traffic before this gateway started is not known: a server adopted busy gets max_busy from here.
+  readonly #since = Date.now();
 
   constructor(deps: CullDeps) { this.#d = deps; }
 
@@ -34,7 +38,7 @@ export class Culler {
     this.#running = true;
     const culled: ServerKey[] = [];
     try {
-      const { timeout, max_age } = this.#d.config.cull;
+      const { timeout, max_age, max_busy } = this.#d.config.cull;
       for (const route of [...this.#d.routes.all()]) {
         const rec = await this.#d.store.servers.get(route.key);
         if (!rec || rec.state !== 'running') continue;
@@ -46,7 +50,16 @@ export class Culler {
         }
         if (!timeout) continue;
         const own = await serverActivity(route).catch(() => ({ last: 0, busy: false }));
-        if (own.busy) { this.#d.activity.touch(route.id); continue; }
+        if (own.busy) {
+          const traffic = Math.max(this.#d.activity.lastTraffic(route.key), started, this.#since);
+          if (max_busy && now - traffic > max_busy * 1000) {
+            await this.#cull(route.key, 'max_busy', `busy with no request or message for ${Math.round((now - traffic) / 1000)} s (max_busy ${max_busy} s)`);
+            culled.push(route.key);
+          } else {
+            this.#d.activity.keepAlive(route.id);
+          }
+          continue;
+        }
         const last = Math.max(this.#d.activity.latest(route.key), rec.lastActivity ? Date.parse(rec.lastActivity) : 0, own.last, started);
         if (now - last > timeout * 1000) {
           await this.#cull(route.key, 'idle', `idle for ${Math.round((now - last) / 1000)} s (timeout ${timeout} s)`);
@@ -59,7 +72,7 @@ export class Culler {
     return culled;
   }
 
-  async #cull(key: ServerKey, reason: 'idle' | 'max_age', detail: string): Promise<void> {
+  async #cull(key: ServerKey, reason: 'idle' | 'max_age' | 'max_busy', detail: string): Promise<void> {
     this.#d.log.info({ user: key.user, server: key.server, reason, detail }, 'culling server');
     this.#d.metrics.culls.labels(reason).inc();
     await this.#d.stop(key, `culled: ${detail}`);
