@@ -20,7 +20,7 @@ t.test('the shipped defaults are valid and complete', async (t) => {
   t.equal(c.profiles[0].name, 'jupyterlab');
   t.equal(c.profiles[0].ready_path, '{base_url}api/status');
   t.notOk(c.profiles[0].command.includes('--allow-root'), 'no --allow-root');
-  t.same(c.cull, { timeout: 3600, every: 300, max_age: 0 });
+  t.same(c.cull, { timeout: 3600, every: 300, max_age: 0, max_busy: 0 });
   t.same(c.named_servers, { enabled: false, limit: 0 });
   t.equal(c.publicUrl.origin, 'http://127.0.0.1:8000');
   t.ok(Object.isFrozen(c) && Object.isFrozen(c.profiles[0]), 'frozen');
