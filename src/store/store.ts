@@ -91,7 +91,12 @@ export interface Store {
     transition(key: ServerKey, from: ServerState[], to: ServerState, patch?: Partial<ServerRecord>): Promise<boolean>;
     remove(key: ServerKey): Promise<void>;
   };
-  activity: { record(batch: ActivityUpdate[]): Promise<void> };
+  activity: {
+    /** Servers' activity; each also moves its user's. Never moves a time backwards. */
+    record(batch: ActivityUpdate[]): Promise<void>;
+    /** A user's own activity (JupyterHub's user-level last_activity), not tied to a server. */
+    recordUser(user: string, at: number): Promise<void>;
+  };
   events: {
     append(key: ServerKey, e: SpawnEvent): Promise<void>;
     tail(key: ServerKey, n: number): Promise<SpawnEvent[]>;

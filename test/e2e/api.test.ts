@@ -175,6 +175,27 @@ t.test('activity endpoint and last_activity', async (t) => {
   await sleep(10);
   const u = await gw.api('GET', '/hub/api/users/bob');
   t.ok(Date.parse(u.body.servers[''].last_activity) >= Date.parse(at));
+
+  // As JupyterHub 3 answers them; a refused report records nothing.
+  const before = (await gw.api('GET', '/hub/api/users/bob')).body.last_activity;
+  const soon = new Date(Date.now() + 30 * 60_000).toISOString();
+  for (const [body, why] of [
+    [{}, /at least one of last_activity or servers/], [[], /JSON object/], [{ servers: [{}] }, /servers must be an object/],
+    [{ servers: { '': 'now' } }, /servers must be an object/],
+    [{ last_activity: soon, servers: { ghost: { last_activity: at } } }, /no such server "ghost" for user bob/],
+    [{ last_activity: new Date(Date.now() + 2 * 3_600_000).toISOString() }, /more than an hour in the future/],
+    [{ last_activity: 12345 }, /last_activity must be an ISO 8601 timestamp/],
+  ] as const) {
+    const r = await gw.api('POST', '/hub/api/users/bob/activity', { body, token });
+    t.equal(r.status, 400, JSON.stringify(body));
+    t.match(r.body.message, why);
+  }
+  t.equal((await gw.api('GET', '/hub/api/users/bob')).body.last_activity, before, 'nothing recorded from refused reports');
+  const own = new Date(Date.now() - 500).toISOString();
+  t.equal((await gw.api('POST', '/hub/api/users/bob/activity', { body: { last_activity: own }, token })).status, 200, 'the user\'s own activity, no server');
+  t.ok(Date.parse((await gw.api('GET', '/hub/api/users/bob')).body.last_activity) >= Date.parse(own), 'is recorded');
+  t.equal((await gw.api('POST', '/hub/api/users/bob/activity', { body: { last_activity: soon }, token })).status, 200, 'half an hour ahead is accepted');
+  t.ok(Date.parse((await gw.api('GET', '/hub/api/users/bob')).body.last_activity) <= Date.now(), 'and counts as now');
 });
 
 t.test('behind https (public_url): Secure cookies, Origin compared with the public origin', async (t) => {

@@ -129,20 +129,37 @@ export async function usersApi(app: FastifyInstance, ctx: HubContext): Promise<v
     reply.code(204);
   });
 
-  // jupyterhub-singleuser reports activity here every JUPYTERHUB_ACTIVITY_INTERVAL.
+  // jupyterhub-singleuser reports activity here every JUPYTERHUB_ACTIVITY_INTERVAL. As JupyterHub 3: at least
+  // one of last_activity (the user's) and servers ({name: {last_activity}}, each an existing server); a time
+  // more than 59 minutes ahead is refused. Times ahead by less count as now: a report cannot buy future idle time.
   app.post('/hub/api/users/:name/activity', async (req, reply) => {
     const { name } = req.params as { name: string };
     requireScope(req, 'users:activity', { user: name });
     await findUser(ctx, name);
-    const body = (req.body ?? {}) as { last_activity?: unknown; servers?: Record<string, { last_activity?: unknown }> };
-    const batch = [];
-    for (const [server, v] of Object.entries(body.servers ?? {})) {
-      const at = Date.parse(String(v?.last_activity));
-      if (!Number.isFinite(at)) throw badRequest(`servers.${server}.last_activity must be an ISO 8601 timestamp`);
-      batch.push({ user: name, server, at: Math.min(at, Date.now()) });
+    const body = req.body ?? {};
+    if (typeof body !== 'object' || Array.isArray(body)) throw badRequest('the body must be a JSON object');
+    const { last_activity: userLast, servers = {} } = body as { last_activity?: unknown; servers?: unknown };
+    if (!userLast && (!servers || (typeof servers === 'object' && !Object.keys(servers).length))) {
+      throw badRequest('the body must contain at least one of last_activity or servers');
     }
-    if (body.last_activity !== undefined && !Number.isFinite(Date.parse(String(body.last_activity)))) throw badRequest('last_activity must be an ISO 8601 timestamp');
+    const shape = 'servers must be an object of the form {server_name: {last_activity: timestamp}}';
+    if (!servers || typeof servers !== 'object' || Array.isArray(servers)) throw badRequest(shape);
+    const now = Date.now();
+    const timestamp = (v: unknown, what: string) => {
+      const at = typeof v === 'string' ? Date.parse(v) : NaN;
+      if (!Number.isFinite(at)) throw badRequest(`${what} must be an ISO 8601 timestamp, got ${JSON.stringify(v)}`);
+      if (at - now > 59 * 60_000) throw badRequest(`${what} is more than an hour in the future: ${v}`);
+      return Math.min(at, now);
+    };
+    const batch = [];
+    for (const [server, v] of Object.entries(servers)) {
+      if (!v || typeof v !== 'object' || Array.isArray(v)) throw badRequest(shape);
+      if (!(await ctx.store.servers.get({ user: name, server }))) throw badRequest(`no such server "${server}" for user ${name}`);
+      batch.push({ user: name, server, at: timestamp((v as { last_activity?: unknown }).last_activity, `servers.${server}.last_activity`) });
+    }
+    const user = userLast ? timestamp(userLast, 'last_activity') : undefined;
     await ctx.store.activity.record(batch);
+    if (user !== undefined) await ctx.store.activity.recordUser(name, user);
     reply.code(200);
     return {};
   });

@@ -161,6 +161,10 @@ export class SqliteStore implements Store {
         }
       });
     },
+    recordUser: async (user: string, at: number) => {
+      this.#q('UPDATE users SET last_activity = ?1 WHERE name = ?2 AND (last_activity IS NULL OR last_activity < ?1)')
+        .run(new Date(at).toISOString(), user);
+    },
   };
 
   events = {
