@@ -116,6 +116,20 @@ t.test('find and page through users', async (t) => {
   t.ok(rowOf(second.text, 'load51'), 'the last name last');
   t.match(second.text, /rel="prev"/);
 
+  // Sorted by latest activity: load37 was active a minute ago, load05 an hour ago, the rest never.
+  for (const [n, ago] of [['load37', 60_000], ['load05', 3_600_000]] as const) {
+    const r = await gw.api('POST', `/hub/api/users/${n}/activity`, { body: { last_activity: new Date(Date.now() - ago).toISOString(), servers: {} } });
+    t.equal(r.status, 200, `activity recorded for ${n}`);
+  }
+  const recent = await html('/hub/admin?sort=last_activity&name_filter=load');
+  const order = [...recent.text.matchAll(/<tr id="user-([^"]+)"/g)].map((m) => m[1]);
+  t.same(order.slice(0, 4), ['load37', 'load05', 'load00', 'load01'], 'latest activity first, then those without any, by name');
+  t.match(recent.text, /<option value="last_activity" selected>/, 'the form shows the order chosen');
+  t.match(recent.text, /href="\/hub\/admin\?name_filter=load&#38;sort=last_activity&#38;offset=50" rel="next"/, 'paging keeps it');
+  const kept = await form('/hub/admin/users/load37/admin', boss, { admin: 'no', name_filter: 'load', sort: 'last_activity', offset: '0' });
+  t.match(kept.headers.get('location'), /^\/hub\/admin\?name_filter=load&sort=last_activity&done=admin&user=load37$/, 'and so does the way back from an action');
+  t.equal((await html('/hub/admin?sort=bogus')).status, 400, 'an unknown order is a 400');
+
   const found = await html('/hub/admin?name_filter=load0');
   t.equal((found.text.match(/<tr id="user-/g) ?? []).length, 10, 'the filter matches part of the name');
   t.match(found.text, /10 users matching “load0”/);

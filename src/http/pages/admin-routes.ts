@@ -37,10 +37,12 @@ function listingOf(src: Record<string, unknown>): Listing {
   if (filter.length > 24) throw badRequest('name_filter is longer than any user name (24 characters)');
   const state = field(src, 'state') ?? '';
   if (state !== '' && state !== 'active') throw badRequest(`state must be "active" or left out, got "${state}"`);
+  const sort = field(src, 'sort') || 'name';
+  if (sort !== 'name' && sort !== 'last_activity') throw badRequest(`sort must be "name" or "last_activity", got "${sort}"`);
   const rawOffset = field(src, 'offset') || '0';
   const offset = Number(rawOffset);
   if (!Number.isInteger(offset) || offset < 0) throw badRequest(`offset must be a non-negative integer, got "${rawOffset}"`);
-  return { filter, activeOnly: state === 'active', offset, limit: PAGE_SIZE };
+  return { filter, activeOnly: state === 'active', byActivity: sort === 'last_activity', offset, limit: PAGE_SIZE };
 }
 
 const statusOf = (m: ReturnType<typeof serverModel>): ServerStatus =>
@@ -140,6 +142,14 @@ export async function adminPageRoutes(app: FastifyInstance, ctx: HubContext, req
     const readable = (s: ServerRecord) => can(p, 'read:servers', target(s.user, s.server));
     const visible = (await ctx.store.users.list()).filter((u) => can(p, 'list:users', target(u.name)) && u.name.includes(l.filter)
       && (!l.activeOnly || (serversOf.get(u.name) ?? []).some((s) => isActive(s) && readable(s))));
+    if (l.byActivity) {
+      // Latest first; users whose activity the viewer may not read, or who never did anything, last (by name).
+      const activityOf = (u: User) => !can(p, 'read:users:activity', target(u.name)) ? 0 : Math.max(
+        u.lastActivity ? Date.parse(u.lastActivity) : 0,
+        ...(serversOf.get(u.name) ?? []).map((r) => Math.max(r.lastActivity ? Date.parse(r.lastActivity) : 0, latest(r))));
+      const at = new Map(visible.map((u) => [u.name, activityOf(u)]));
+      visible.sort((a, b) => at.get(b.name)! - at.get(a.name)! || (a.name < b.name ? -1 : 1));
+    }
     const users = visible.slice(l.offset, l.offset + l.limit).map((u) => adminUser(p, u, serversOf.get(u.name) ?? []));
     reply.type('text/html').header('cache-control', 'no-store').send(adminPage({
       viewer: p.name, users, listing: l, total: visible.length, active: servers.filter((s) => isActive(s) && readable(s)).length,

@@ -29,7 +29,7 @@ export interface AdminUser {
 }
 
 /** Which slice of the user list a page shows; every form carries it back, so an action returns to it. */
-export interface Listing { filter: string; activeOnly: boolean; offset: number; limit: number }
+export interface Listing { filter: string; activeOnly: boolean; byActivity: boolean; offset: number; limit: number }
 
 export interface AdminView {
   viewer: string;
@@ -50,6 +50,7 @@ export const listingQuery = (l: Listing, extra: Record<string, string> = {}) => 
   const q = new URLSearchParams();
   if (l.filter) q.set('name_filter', l.filter);
   if (l.activeOnly) q.set('state', 'active');
+  if (l.byActivity) q.set('sort', 'last_activity');
   if (l.offset) q.set('offset', String(l.offset));
   for (const [k, v] of Object.entries(extra)) q.set(k, v);
   const s = q.toString();
@@ -58,7 +59,9 @@ export const listingQuery = (l: Listing, extra: Record<string, string> = {}) => 
 
 const hidden = (fields: Record<string, string>) =>
   Object.entries(fields).map(([k, v]) => `<input type="hidden" name="${esc(k)}" value="${esc(v)}">`).join('');
-const back = (l: Listing) => hidden({ name_filter: l.filter, offset: String(l.offset), ...(l.activeOnly ? { state: 'active' } : {}) });
+const back = (l: Listing) => hidden({
+  name_filter: l.filter, offset: String(l.offset), ...(l.activeOnly ? { state: 'active' } : {}), ...(l.byActivity ? { sort: 'last_activity' } : {}),
+});
 export const userAction = (user: string, what: string) => `/hub/admin/users/${encodeURIComponent(user)}/${what}`;
 
 function postButton(action: string, label: string, l: Listing, fields: Record<string, string> = {}, extra = ''): string {
@@ -112,6 +115,8 @@ ${v.active ? postButton('/hub/admin/stop-all', 'Stop all servers…', l) : ''}</
 <form method="get" action="/hub/admin" role="search" class="row"><label for="name-filter">Find users by name</label>
 <input type="text" id="name-filter" name="name_filter" value="${esc(l.filter)}" maxlength="24" autocapitalize="none">
 <label><input type="checkbox" name="state" value="active" id="active-only"${l.activeOnly ? ' checked' : ''}> only with a server running or starting</label>
+<label for="sort">Sort</label><select id="sort" name="sort"><option value="name">by name</option>
+<option value="last_activity"${l.byActivity ? ' selected' : ''}>latest activity first</option></select>
 <button type="submit">Search</button></form>
 ${pager(v)}
 <table><thead><tr><th>Name</th><th>Groups</th><th>Servers</th><th>Last activity</th><th></th></tr></thead>
