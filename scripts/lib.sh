@@ -83,12 +83,22 @@ SINGLEUSER_DEBS=(python3-notebook python3-requests python3-sqlalchemy python3-al
 ensure_singleuser() {
   local envs; envs=$(default_envs_dir)
   local site="$envs/jupyterhub-singleuser-3.0"
-  if /usr/bin/python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import jupyterhub.singleuser.app' "$site" 2>/dev/null; then return 0; fi
+  # The copy in $site itself: a JupyterHub installed system-wide would also satisfy a bare import.
+  if [ -f "$site/jupyterhub/singleuser/app.py" ] && /usr/bin/python3 -c \
+    'import sys; sys.path.insert(0, sys.argv[1]); import jupyterhub.singleuser.app, jupyterhub; assert jupyterhub.__file__.startswith(sys.argv[1])' \
+    "$site" 2>/dev/null; then return 0; fi
   say "unpacking jupyterhub-singleuser (Debian's jupyterhub package, not installed) into $site"
   local tmp; tmp=$(mktemp -d)
   # apt-get download needs the package lists, which ensure_debs refreshes only when it installs something.
-  (cd "$tmp" && { apt-get download -q jupyterhub >&2 || { as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q && apt-get download -q jupyterhub >&2; }; } \
-    && dpkg-deb -x jupyterhub_*.deb root)
+  if ! (cd "$tmp" && { apt-get download -q jupyterhub >&2 || { as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q && apt-get download -q jupyterhub >&2; }; }); then
+    rm -rf "$tmp"; echo "cannot download Debian's jupyterhub package" >&2; return 1
+  fi
+  local version; version=$(dpkg-deb -f "$tmp"/jupyterhub_*.deb Version)
+  case $version in
+    3.*) ;;
+    *) rm -rf "$tmp"; echo "Debian's jupyterhub is $version here; test/e2e/singleuser.test.ts is written for 3.x" >&2; return 1 ;;
+  esac
+  dpkg-deb -x "$tmp"/jupyterhub_*.deb "$tmp/root"
   rm -rf "$site"; mkdir -p "$site"
   cp -r "$tmp/root/usr/lib/python3/dist-packages/jupyterhub" "$site/"
   rm -rf "$tmp"

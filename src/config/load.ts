@@ -73,6 +73,10 @@ function derive(config: Config, configFile: string): GatewayConfig {
     a.port === b.port && (a.host === b.host || wildcard(a.host) || wildcard(b.host));
   if (redirectFrom && clash(redirectFrom, { host: listenHost, port: listenPort })) problems.push(`tls.redirect_from: ${config.tls!.redirect_from} is the listen address's port; the redirect needs a port of its own (usually 80)`);
   if (redirectFrom && clash(redirectFrom, hubApi)) problems.push(`tls.redirect_from: ${config.tls!.redirect_from} is hub_api_listen's port`);
+  // max_busy extends a busy server's life past the idle timeout; below it, busy servers would go first.
+  const { timeout, max_busy } = config.cull;
+  if (max_busy && !timeout) problems.push('cull.max_busy: needs cull.timeout (without idle culling, nothing is culled for being busy either)');
+  else if (max_busy && max_busy < timeout) problems.push(`cull.max_busy: ${max_busy} s is below cull.timeout (${timeout} s): a busy server would be stopped before an idle one; use 0 or at least ${timeout}`);
   const names = new Set<string>();
   config.profiles.forEach((p: Profile, i: number) => {
     if (names.has(p.name)) problems.push(`profiles[${i}].name: "${p.name}" is used by an earlier profile`);

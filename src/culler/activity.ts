@@ -59,9 +59,12 @@ export class ActivityTracker {
     }
   }
 
+  /** A server removed, or its user deleted: a name created again later inherits nothing. */
   forget(key: ServerKey): void {
-    this.#latest.delete(routeId(key));
-    this.#traffic.delete(routeId(key));
+    const id = routeId(key);
+    this.#pending.delete(id);
+    this.#latest.delete(id);
+    this.#traffic.delete(id);
   }
 
   async close(): Promise<void> {

@@ -173,15 +173,17 @@ export class Orchestrator {
       const e = err instanceof GatewayError ? err : new SpawnError((err as Error).message, undefined, { cause: err });
       const logTail = (e.detail?.logTail as string | undefined) ?? (handle ? await spawner.logTail(handle) : '');
       run.logTail = logTail;
-      // A stop during the spawn (the user's Cancel, an admin, the API) is not a failure of the spawner.
+      // A stop during the spawn (the user's Cancel, an admin, the API) is not a failure of the spawner. Who
+      // stopped it goes to the log only: the event stream is readable by others than the server's owner.
       const cancelled = run.abort.signal.aborted ? String(run.abort.signal.reason ?? 'stop requested') : undefined;
       this.#metrics.spawnDone(cancelled ? 'cancelled' : 'failure', (performance.now() - t0) / 1000);
       if (cancelled) log.info({ reason: cancelled }, 'spawn cancelled');
       else log.warn({ err: e.message }, 'spawn failed');
+      const message = cancelled === SHUTTING_DOWN ? `Spawn cancelled: ${SHUTTING_DOWN}` : cancelled ? 'Spawn cancelled' : `Spawn failed: ${e.message}`;
       if (handle) await spawner.stop(handle).catch(() => {});
       await this.#revokeServerToken(token);
       await this.#store.servers.transition(key, ['pending'], 'stopped', { url: null, handle: {}, started: null });
-      const ev = run.progress.emit({ progress: 100, failed: true, message: cancelled ? `Spawn cancelled (${cancelled})` : `Spawn failed: ${e.message}` });
+      const ev = run.progress.emit({ progress: 100, failed: true, message });
       void this.#store.events.append(key, ev).catch(() => {});
     }
   }
@@ -292,10 +294,12 @@ export class Orchestrator {
   }
 
   async close(): Promise<void> {
-    for (const run of this.#runs.values()) if (!run.progress.done) run.abort.abort('the gateway is shutting down');
+    for (const run of this.#runs.values()) if (!run.progress.done) run.abort.abort(SHUTTING_DOWN);
     await Promise.all([...this.#runs.values()].map((r) => r.done));
   }
 }
+
+const SHUTTING_DOWN = 'the gateway is shutting down';
 
 // ready_path may use the placeholders the core knows; {port} and {home} belong to the backend's argv only.
 const fillReadyPath = (p: string, k: ServerKey, prefix: string) =>

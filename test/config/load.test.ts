@@ -50,6 +50,9 @@ t.test('required keys, duplicates, {port}, YAML syntax', async (t) => {
   t.match(problems('profiles: [\n')[0], /^k\.yaml:\d+:\d+ YAML syntax/);
   t.match(problems('listen: a\nlisten: b\n')[0], /YAML syntax/, 'duplicate keys are an error, not last-wins');
   t.match(problems(`${profile}listen: "127.0.0.1:99999"\n`)[0], /port 99999 is above 65535/);
+  t.match(problems(`${profile}cull: {timeout: 3600, max_busy: 600}\n`)[0], /cull\.max_busy: 600 s is below cull\.timeout \(3600 s\): a busy server would be stopped before an idle one/);
+  t.match(problems(`${profile}cull: {timeout: 0, max_busy: 600}\n`)[0], /cull\.max_busy: needs cull\.timeout/);
+  t.same(problems(`${profile}cull: {timeout: 3600, max_busy: 86400}\n`), [], 'max_busy above the timeout is fine');
 });
 
 t.test('environment overrides are validated and named', async (t) => {

@@ -164,6 +164,27 @@ t.test('more starts at once than concurrent_spawn_limit → 429 with Retry-After
   t.match(second.body.message, /too many servers are starting at once/);
 });
 
+t.test('pending_only: a DELETE that cancels a spawn and never stops a running server', async (t) => {
+  await gw.addUser('gus');
+  t.equal((await gw.api('POST', '/hub/api/users/gus/server')).status, 201);
+  const refused = await gw.api('DELETE', '/hub/api/users/gus/server?pending_only=1');
+  t.equal(refused.status, 409);
+  t.match(refused.body.message, /gus's server is not starting \(anymore\): nothing to cancel/);
+  t.equal((await gw.api('GET', '/hub/api/users/gus')).body.servers['']?.ready, true, 'still running');
+  t.equal((await gw.api('DELETE', '/hub/api/users/gus')).status, 204);
+});
+
+t.test('a user deleted and created again inherits no activity', async (t) => {
+  await gw.addUser('fay');
+  t.equal((await gw.api('POST', '/hub/api/users/fay/server')).status, 201);
+  t.equal((await gw.api('GET', '/user/fay/x', { token: await gw.tokenFor('fay') })).status, 200, 'fay is active (in memory, not yet written)');
+  t.equal((await gw.api('DELETE', '/hub/api/users/fay')).status, 204);
+  await gw.addUser('fay');
+  await sleep(6000);                                      // past the 5 s activity flush
+  t.equal((await gw.api('GET', '/hub/api/users/fay')).body.last_activity, null, 'the new fay has never been active');
+  t.equal((await gw.api('DELETE', '/hub/api/users/fay')).status, 204);
+});
+
 t.test('activity endpoint and last_activity', async (t) => {
   const token = await gw.tokenFor('bob', ['users:activity!user=bob']);
   const at = new Date(Date.now() - 1000).toISOString();
@@ -177,7 +198,8 @@ t.test('activity endpoint and last_activity', async (t) => {
   t.ok(Date.parse(u.body.servers[''].last_activity) >= Date.parse(at));
 
   // As JupyterHub 3 answers them; a refused report records nothing.
-  const before = (await gw.api('GET', '/hub/api/users/bob')).body.last_activity;
+  const bobBefore = (await gw.api('GET', '/hub/api/users/bob')).body;
+  const before = bobBefore.last_activity;
   const soon = new Date(Date.now() + 30 * 60_000).toISOString();
   for (const [body, why] of [
     [{}, /at least one of last_activity or servers/], [[], /JSON object/], [{ servers: [{}] }, /servers must be an object/],
@@ -185,12 +207,19 @@ t.test('activity endpoint and last_activity', async (t) => {
     [{ last_activity: soon, servers: { ghost: { last_activity: at } } }, /no such server "ghost" for user bob/],
     [{ last_activity: new Date(Date.now() + 2 * 3_600_000).toISOString() }, /more than an hour in the future/],
     [{ last_activity: 12345 }, /last_activity must be an ISO 8601 timestamp/],
+    [{ last_activity: '1' }, /last_activity must be an ISO 8601 timestamp/], [{ last_activity: '2026-11-30' }, /ISO 8601 timestamp/],
+    [{ servers: { '': {} } }, /servers\.\.last_activity must be an ISO 8601 timestamp/],
   ] as const) {
     const r = await gw.api('POST', '/hub/api/users/bob/activity', { body, token });
     t.equal(r.status, 400, JSON.stringify(body));
     t.match(r.body.message, why);
   }
-  t.equal((await gw.api('GET', '/hub/api/users/bob')).body.last_activity, before, 'nothing recorded from refused reports');
+  const bobAfter = (await gw.api('GET', '/hub/api/users/bob')).body;
+  t.equal(bobAfter.last_activity, before, 'nothing recorded from refused reports');
+  t.equal(bobAfter.servers[''].last_activity, bobBefore.servers[''].last_activity, 'not on the server either');
+  const noZone = new Date(Date.now() - 120_000).toISOString().slice(0, 19);
+  t.equal((await gw.api('POST', '/hub/api/users/bob/activity', { body: { last_activity: noZone, servers: null }, token })).status, 200,
+    'a time without a zone (UTC, as JupyterHub reads it), servers: null as absent');
   const own = new Date(Date.now() - 500).toISOString();
   t.equal((await gw.api('POST', '/hub/api/users/bob/activity', { body: { last_activity: own }, token })).status, 200, 'the user\'s own activity, no server');
   t.ok(Date.parse((await gw.api('GET', '/hub/api/users/bob')).body.last_activity) >= Date.parse(own), 'is recorded');

@@ -56,7 +56,7 @@ t.test('proxied requests move last_activity', async (t) => {
 });
 
 t.test('max_busy: a busy kernel keeps its server only that long after the last traffic', async (t) => {
-  const busyGw = await Gateway.start({ config: { cull: { timeout: 2, every: 1, max_busy: 6 } } });
+  const busyGw = await Gateway.start({ config: { cull: { timeout: 4, every: 1, max_busy: 8 } } });
   t.teardown(() => busyGw.cleanup());
   await busyGw.addUser('carol');
   await busyGw.addUser('dan');
@@ -74,19 +74,19 @@ t.test('max_busy: a busy kernel keeps its server only that long after the last t
   const visits = setInterval(() => void busyGw.api('GET', '/user/dan/api/contents', { token: token.dan }), 1000);
   t.teardown(() => clearInterval(visits));
 
-  await sleep(4000);
+  await sleep(5500);
   const early = await busyGw.api('GET', '/hub/api/users/carol');
   t.equal(early.body.servers['']?.ready, true, 'past the idle timeout, carol\'s busy server is kept');
   t.ok(Date.parse(early.body.servers[''].last_activity) > t0, 'and its last_activity moves while busy');
   let carol = early;
-  while (Date.now() - t0 < 20_000 && carol.body.servers['']) {
+  while (Date.now() - t0 < 25_000 && carol.body.servers['']) {
     await sleep(250);
     carol = await busyGw.api('GET', '/hub/api/users/carol');
   }
   t.same(carol.body.servers, {}, 'then culled, busy or not');
   // Activity is stamped by a 1 s clock, so its last message may read up to 1 s older than it was.
-  t.ok(Date.now() - t0 >= 5000, `not before max_busy (${Date.now() - t0} ms after its last message)`);
-  t.match(busyGw.output, /"reason":"max_busy","detail":"busy with no request or message for \d+ s \(max_busy 6 s\)".*"msg":"culling server"/);
+  t.ok(Date.now() - t0 >= 7000, `not before max_busy (${Date.now() - t0} ms after its last message)`);
+  t.match(busyGw.output, /"reason":"max_busy","detail":"busy with no request or message for \d+ s \(max_busy 8 s\)".*"msg":"culling server"/);
   t.match((await busyGw.api('GET', '/metrics')).text, /kicloud_culls_total\{reason="max_busy"\} 1/);
   const dan = await busyGw.api('GET', '/hub/api/users/dan');
   t.equal(dan.body.servers['']?.ready, true, 'dan\'s busy server, with traffic, is kept past max_busy');

@@ -13,6 +13,7 @@ import { userModel } from './models.ts';
 import { paginate } from './pagination.ts';
 
 export const JUPYTERHUB_API_VERSION = '3.1.1';
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})?$/;
 
 export async function usersApi(app: FastifyInstance, ctx: HubContext): Promise<void> {
   const latest = (r: ServerRecord) => ctx.activity.latest({ user: r.user, server: r.server });
@@ -138,15 +139,18 @@ export async function usersApi(app: FastifyInstance, ctx: HubContext): Promise<v
     await findUser(ctx, name);
     const body = req.body ?? {};
     if (typeof body !== 'object' || Array.isArray(body)) throw badRequest('the body must be a JSON object');
-    const { last_activity: userLast, servers = {} } = body as { last_activity?: unknown; servers?: unknown };
-    if (!userLast && (!servers || (typeof servers === 'object' && !Object.keys(servers).length))) {
+    const { last_activity: userLast, servers: given } = body as { last_activity?: unknown; servers?: unknown };
+    const servers = given ?? {};                      // null as absent, as JupyterHub reads it
+    if (!userLast && (typeof servers !== 'object' || !Object.keys(servers).length)) {
       throw badRequest('the body must contain at least one of last_activity or servers');
     }
     const shape = 'servers must be an object of the form {server_name: {last_activity: timestamp}}';
-    if (!servers || typeof servers !== 'object' || Array.isArray(servers)) throw badRequest(shape);
+    if (typeof servers !== 'object' || Array.isArray(servers)) throw badRequest(shape);
     const now = Date.now();
     const timestamp = (v: unknown, what: string) => {
-      const at = typeof v === 'string' ? Date.parse(v) : NaN;
+      // ISO 8601 date and time only (Date.parse alone takes "1" for a date in 2001); no zone means UTC.
+      const m = typeof v === 'string' ? ISO_TIME.exec(v) : null;
+      const at = m ? Date.parse(m[1] ? v as string : `${v}Z`) : NaN;
       if (!Number.isFinite(at)) throw badRequest(`${what} must be an ISO 8601 timestamp, got ${JSON.stringify(v)}`);
       if (at - now > 59 * 60_000) throw badRequest(`${what} is more than an hour in the future: ${v}`);
       return Math.min(at, now);
@@ -176,7 +180,10 @@ export async function deleteUser(ctx: HubContext, name: string, by: string): Pro
   await ctx.store.sessions.revokeUser(name);
   await revokeApiTokens(ctx, name);
   ctx.auth.forgetUser(name);
-  for (const s of await ctx.store.servers.list({ user: name })) await ctx.orchestrator.stop({ user: name, server: s.server }, 'user deleted');
+  for (const s of await ctx.store.servers.list({ user: name })) {
+    await ctx.orchestrator.stop({ user: name, server: s.server }, 'user deleted');
+    ctx.activity.forget({ user: name, server: s.server });
+  }
   await ctx.orchestrator.forgetUser(name);
   await ctx.store.users.remove(name);
   await ctx.groups.reload();                       // a name re-created later is in no group

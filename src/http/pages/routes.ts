@@ -148,7 +148,8 @@ export async function pageRoutes(app: FastifyInstance, ctx: HubContext): Promise
     if (ctx.routes.get(`${key.user}/${key.server}`)) return reply.redirect(prefix, 302);
     if (!ctx.orchestrator.run(key)) throw new GatewayError('NOT_RUNNING', 400, `${key.user}'s server is not starting; open ${prefix} to start it`);
     const progressUrl = progressPath(key);
-    reply.type('text/html').send(pendingPage({ user: p.name, forUser: key.user, progressUrl, cancelUrl: serverApiPath(key), then: prefix }));
+    const mayCancel = can(p, 'servers', key) || can(p, 'delete:servers', key);
+    reply.type('text/html').send(pendingPage({ user: p.name, forUser: key.user, progressUrl, cancelUrl: mayCancel ? serverApiPath(key) : undefined, then: prefix }));
   }
 
   // /hub/user-redirect/PATH → /user/ME/PATH: links that work for whoever opens them.

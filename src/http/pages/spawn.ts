@@ -11,22 +11,23 @@ export function profileForm(opts: { user: string; action: string; profiles: read
 }
 
 /** `progressUrl` is followed with EventSource; on ready the page goes to `then` (reload when it is this URL).
- *  Cancel stops the spawn through the REST API (`cancelUrl`, DELETE: the page's own origin, so the cookie's
- *  Origin check passes); "Start again" loads `then`, which starts the server anew. */
-export function pendingPage(opts: { user: string; forUser: string; progressUrl: string; cancelUrl: string; then: string }): string {
+ *  Cancel (shown with `cancelUrl`, to viewers who may stop the server) stops the spawn through the REST API
+ *  (DELETE from the page's own origin, so the cookie's Origin check passes); "Start again" loads `then`,
+ *  which starts the server anew. */
+export function pendingPage(opts: { user: string; forUser: string; progressUrl: string; cancelUrl?: string; then: string }): string {
   const script = `
 const $ = (id) => document.getElementById(id);
 const bar = $('bar'), msg = $('msg'), log = $('log'), cancel = $('cancel'), retry = $('retry');
 let cancelling = false;
-const es = new EventSource(${JSON.stringify(opts.progressUrl)});
+const es = new EventSource(${js(opts.progressUrl)});
 es.onmessage = (m) => {
   const e = JSON.parse(m.data);
   if (typeof e.progress === 'number') bar.value = e.progress;
   if (e.message) { msg.textContent = e.message; log.textContent += e.message + '\\n'; }
-  if (e.ready) { es.close(); location.replace(${JSON.stringify(opts.then)}); }
+  if (e.ready) { es.close(); location.replace(${js(opts.then)}); }
   if (e.failed) {
     es.close();
-    cancel.hidden = true;
+    if (cancel) cancel.hidden = true;
     retry.hidden = false;
     if (cancelling || /^Spawn cancelled/.test(e.message)) {
       $('title').textContent = 'Start cancelled';
@@ -39,22 +40,26 @@ es.onmessage = (m) => {
   }
 };
 es.onerror = () => { if (es.readyState === EventSource.CLOSED) msg.textContent = 'Lost contact with the gateway; reload to try again.'; };
-cancel.onclick = async () => {
+if (cancel) cancel.onclick = async () => {
   cancelling = true;
   cancel.disabled = true;
   msg.textContent = 'Cancelling…';
-  const r = await fetch(${JSON.stringify(opts.cancelUrl)}, { method: 'DELETE' }).catch(() => null);
+  // pending_only: if the server became ready meanwhile, it stays up (409) and the ready event opens it.
+  const r = await fetch(${js(`${opts.cancelUrl}?pending_only=1`)}, { method: 'DELETE' }).catch(() => null);
   if (r && r.status < 400) return;              // the stream's last event says the rest
   cancelling = false;
   cancel.disabled = false;
   const body = r ? await r.json().catch(() => ({})) : {};
   msg.textContent = 'Could not cancel: ' + (body.message || (r ? 'HTTP ' + r.status : 'no answer from the gateway'));
 };
-retry.onclick = () => location.replace(${JSON.stringify(opts.then)});`;
+retry.onclick = () => location.replace(${js(opts.then)});`;
   return page('Starting your server', `<div class="card"><h1 id="title">Starting ${esc(opts.forUser)}'s server…</h1>
 <progress id="bar" max="100" value="0"></progress><p id="msg" role="status">Waiting for the spawner…</p>
 <details><summary>Event log</summary><pre id="log"></pre></details>
 <pre id="tail" hidden></pre>
-<button id="cancel" type="button">Cancel</button>
+${opts.cancelUrl ? '<button id="cancel" type="button">Cancel</button>' : ''}
 <button id="retry" type="button" hidden>Try again</button></div>`, { user: opts.user, script });
 }
+
+/** A string as a JavaScript literal inside an inline <script>: `<` escaped, so no value can close the element. */
+const js = (v: string) => JSON.stringify(v).replace(/</g, '\\u003c');
