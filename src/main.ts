@@ -54,6 +54,9 @@ export async function serve(config: GatewayConfig, opts: ServeOptions = {}) {
   const apiHost = config.tls ? config.hubApi.host : hubHost;
   const hubApiUrl = `http://${apiHost.includes(':') ? `[${apiHost}]` : apiHost}:${config.tls ? config.hubApi.port : config.listenPort}/hub/api`;
   const tlsPair = config.tls ? (await import('./http/tls.ts')).readTlsPair(config.tls) : undefined;
+  // Bound before anything else starts: a port it may not bind (80 without root) fails the start at once.
+  const redirectServer = config.tls?.redirectFrom
+    ? await (await import('./http/https-redirect.ts')).listenHttpsRedirect(config.tls.redirectFrom, config.publicUrl, log) : undefined;
   const orchestrator = new Orchestrator({ config, store, spawners, routes, log, metrics, hubApiUrl, forgetToken: (id) => auth.forgetToken(id) });
   const activity = new ActivityTracker(store, (err) => log.error({ err }, 'writing activity failed; will retry'));
 
@@ -74,14 +77,12 @@ export async function serve(config: GatewayConfig, opts: ServeOptions = {}) {
   });
   let tls: { reload: () => void; stop: () => void } | undefined;
   let hubApiServer: import('node:http').Server | undefined;
-  let redirectServer: import('node:http').Server | undefined;
   if (config.tls && tlsPair) {
     const { watchTls } = await import('./http/tls.ts');
     tls = watchTls(server as import('node:https').Server, config.tls, tlsPair, {
       log, publicHost: config.publicUrl.hostname, setExpiry: (s) => metrics.tlsExpiry().set(s),
     });
     hubApiServer = await listenHubApi(config, hubOnly);
-    if (config.tls.redirectFrom) redirectServer = await (await import('./http/https-redirect.ts')).listenHttpsRedirect(config.tls.redirectFrom, config.publicUrl, log);
   }
   // SIGHUP is a reload (systemd's ExecReload, a certbot hook), with or without TLS: its default action would end
   // the gateway, and systemd counts that as a clean exit, so Restart=on-failure would not bring it back.

@@ -4,9 +4,9 @@
  *  (and keeping it when the new one is bad), the expiry metric, the warnings an admin needs, and config errors
  *  that name the key and the file. */
 import t from 'tap';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { connect as tcpConnect } from 'node:net';
+import { connect as tcpConnect, createServer as createTcpServer } from 'node:net';
 import { connect, getCACertificates, setDefaultCACertificates } from 'node:tls';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -133,6 +133,21 @@ t.test('plain HTTP on redirect_from is sent to public_url, and nothing else is s
   const head = await fetch(`${plain}/hub/login`, { method: 'HEAD', redirect: 'manual' });
   t.equal(head.status, 301);
   t.equal(await head.text(), '', 'HEAD: no body');
+});
+
+t.test('a redirect port it cannot bind stops the start, naming the key', async (t) => {
+  const taken = createTcpServer().listen(0, '127.0.0.1');
+  await new Promise((r) => taken.once('listening', r));
+  t.teardown(() => taken.close());
+  const busyPort = (taken.address() as { port: number }).port;
+  const cfg = path.join(dir, 'redirect-taken.yaml');
+  writeFileSync(cfg, JSON.stringify({ listen: `127.0.0.1:${await freePort()}`, hub_api_listen: `127.0.0.1:${await freePort()}`,
+    data_dir: path.join(dir, 'redirect-taken-data'), tls: { ...second, redirect_from: `127.0.0.1:${busyPort}` },
+    profiles: [{ name: 'e', display_name: 'e', command: ['x', '{port}'] }] }));
+  const r = spawnSync(path.join(ROOT, 'bin/kicloud'), ['serve', '--config', cfg], { encoding: 'utf8', timeout: 30_000 });
+  t.not(r.status, 0, 'the gateway exits');
+  t.match(`${r.stdout}${r.stderr}`, new RegExp(`tls\\.redirect_from 127\\.0\\.0\\.1:${busyPort}: listen EADDRINUSE`), 'naming the key and the reason');
+  t.notMatch(`${r.stdout}${r.stderr}`, /gateway listening/, 'and never says it is listening');
 });
 
 t.test('SIGHUP reloads the pair; a bad new pair keeps the old one', async (t) => {
