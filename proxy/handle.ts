@@ -91,6 +91,11 @@ export function createProxy(deps: ProxyDeps) {
     if (principal.via === 'cookie' && !isSafeMethod(req.method) && isCrossSite(req.headers, deps.publicOrigin)) {
       return sendError(req, res, 403, 'cross-site request refused: its Origin is not this gateway');
     }
+    // JupyterLab's File → Log Out loads PREFIX/logout: the hub's logout, as jupyterhub-singleuser answers it (a
+    // server's own logout page would leave the hub session open). Never a spawn, running server or not.
+    if (t.rest === 'logout' && req.method === 'GET') {
+      return void res.writeHead(302, { location: '/hub/logout', 'cache-control': 'no-store' }).end();
+    }
     const route = deps.routes.get(`${t.key.user}/${t.key.server}`);
     if (!route) {
       t.isNavigation = isNavigation(req, t.rest);

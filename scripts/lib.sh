@@ -93,14 +93,17 @@ ensure_singleuser() {
   if ! (cd "$tmp" && { apt-get download -q jupyterhub >&2 || { as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q && apt-get download -q jupyterhub >&2; }; }); then
     rm -rf "$tmp"; echo "cannot download Debian's jupyterhub package" >&2; return 1
   fi
-  local version; version=$(dpkg-deb -f "$tmp"/jupyterhub_*.deb Version)
+  local deb version
+  deb=$(ls "$tmp"/jupyterhub_*.deb 2>/dev/null | head -n 1) || true
+  version=$([ -n "$deb" ] && dpkg-deb -f "$deb" Version 2>/dev/null) || true
   case $version in
     3.*) ;;
-    *) rm -rf "$tmp"; echo "Debian's jupyterhub is $version here; test/e2e/singleuser.test.ts is written for 3.x" >&2; return 1 ;;
+    *) rm -rf "$tmp"; echo "Debian's jupyterhub package is '${version:-unreadable}' here; test/e2e/singleuser.test.ts is written for 3.x" >&2; return 1 ;;
   esac
-  dpkg-deb -x "$tmp"/jupyterhub_*.deb "$tmp/root"
-  rm -rf "$site"; mkdir -p "$site"
-  cp -r "$tmp/root/usr/lib/python3/dist-packages/jupyterhub" "$site/"
+  if ! { dpkg-deb -x "$deb" "$tmp/root" && rm -rf "$site" && mkdir -p "$site" \
+      && cp -r "$tmp/root/usr/lib/python3/dist-packages/jupyterhub" "$site/"; }; then
+    rm -rf "$tmp"; echo "unpacking $deb into $site failed" >&2; return 1
+  fi
   rm -rf "$tmp"
   chmod a+rx "$envs"; chmod -R a+rX "$site"
   /usr/bin/python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import jupyterhub.singleuser.app' "$site" \

@@ -9,4 +9,6 @@ if (bundle === 'stale or missing' && process.argv[2] === 'serve') {
 }
 const { main } = await import('./main.ts');
 const code = await main(process.argv.slice(2));
-if (code !== 0 || process.argv[2] !== 'serve') process.exitCode = code;
+// A `serve` that failed after binding a port (the redirect listener is bound first) must exit, not hang on it.
+if (code !== 0 && process.argv[2] === 'serve') process.exit(code);
+if (process.argv[2] !== 'serve') process.exitCode = code;

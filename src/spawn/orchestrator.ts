@@ -160,6 +160,7 @@ export class Orchestrator {
         readyPath, token, timeoutMs: profile.start_timeout * 1000, signal: run.abort.signal,
       });
       await this.#routes.prepare();
+      run.abort.signal.throwIfAborted();                   // a cancel while undici loaded: the server must not go live
       const now = new Date().toISOString();
       const ok = await this.#store.servers.transition(key, ['pending'], 'running', { started: now, lastActivity: now });
       if (!ok) throw new SpawnError('the server was stopped while it started');
@@ -203,6 +204,16 @@ export class Orchestrator {
       }).finally(() => { inFlight = null; });
       return inFlight;
     });
+  }
+
+  /** Cancels a spawn under way and nothing else: false, with nothing stopped, when there is none or the server
+   *  became ready first (the pending page's Cancel must not stop a server its user is about to open). */
+  async cancelSpawn(key: ServerKey, reason: string): Promise<boolean> {
+    const run = this.#runs.get(routeId(key));
+    if (!run || run.progress.done) return false;
+    run.abort.abort(reason);
+    await run.done;
+    return !run.progress.last?.ready;
   }
 
   /** Stops a server (or cancels its spawn). Resolves when it is stopped. */

@@ -167,6 +167,10 @@ t.test('more starts at once than concurrent_spawn_limit → 429 with Retry-After
 t.test('pending_only: a DELETE that cancels a spawn and never stops a running server', async (t) => {
   await gw.addUser('gus');
   t.equal((await gw.api('POST', '/hub/api/users/gus/server')).status, 201);
+  for (const q of ['pending_only=yes', 'pending_only=1&pending_only=1', 'pending_only=0']) {
+    t.equal((await gw.api('DELETE', `/hub/api/users/gus/server?${q}`)).status, 400, `${q}: a 400, not a plain stop`);
+  }
+  t.equal((await gw.api('GET', '/hub/api/users/gus')).body.servers['']?.ready, true, 'the server is untouched');
   const refused = await gw.api('DELETE', '/hub/api/users/gus/server?pending_only=1');
   t.equal(refused.status, 409);
   t.match(refused.body.message, /gus's server is not starting \(anymore\): nothing to cancel/);
@@ -217,6 +221,9 @@ t.test('activity endpoint and last_activity', async (t) => {
   const bobAfter = (await gw.api('GET', '/hub/api/users/bob')).body;
   t.equal(bobAfter.last_activity, before, 'nothing recorded from refused reports');
   t.equal(bobAfter.servers[''].last_activity, bobBefore.servers[''].last_activity, 'not on the server either');
+  for (const written of [new Date(Date.now() - 60_000).toISOString().replace('Z', '123+00:00'), new Date(Date.now() - 60_000).toISOString().replace('T', ' ').replace('Z', '123')]) {
+    t.equal((await gw.api('POST', '/hub/api/users/bob/activity', { body: { servers: { '': { last_activity: written } } }, token })).status, 200, `as Python writes it: ${written}`);
+  }
   const noZone = new Date(Date.now() - 120_000).toISOString().slice(0, 19);
   t.equal((await gw.api('POST', '/hub/api/users/bob/activity', { body: { last_activity: noZone, servers: null }, token })).status, 200,
     'a time without a zone (UTC, as JupyterHub reads it), servers: null as absent');

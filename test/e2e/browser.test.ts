@@ -62,6 +62,13 @@ t.test('login → pending page → JupyterLab → a cell computes 1+1 as alice\'
   await restarted.waitForURL(`${gw.url}/user/alice/**`, { timeout: 60_000 });
   await restarted.waitForSelector('#jp-main-dock-panel, .jp-LabShell', { timeout: 90_000 });
   t.match(restarted.url(), /\/user\/alice\/lab/, 'Restart opens /hub/spawn, which starts the server and lands in JupyterLab');
+
+  // File → Log Out (JupyterLab loads /user/alice/logout) ends the hub session, not only the server's page.
+  await restarted.click('.lm-MenuBar-itemLabel:text-is("File")');
+  await restarted.click('.lm-Menu-itemLabel:text-is("Log Out")');
+  await restarted.waitForURL(`${gw.url}/hub/login`, { timeout: 30_000 });
+  const home = await restarted.goto(`${gw.url}/hub/home`);
+  t.match(home?.url(), /\/hub\/login\?next=/, 'logged out of the hub: /hub/home asks for a login again');
   await context.close();
 });
 

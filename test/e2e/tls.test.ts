@@ -144,10 +144,18 @@ t.test('a redirect port it cannot bind stops the start, naming the key', async (
   writeFileSync(cfg, JSON.stringify({ listen: `127.0.0.1:${await freePort()}`, hub_api_listen: `127.0.0.1:${await freePort()}`,
     data_dir: path.join(dir, 'redirect-taken-data'), tls: { ...second, redirect_from: `127.0.0.1:${busyPort}` },
     profiles: [{ name: 'e', display_name: 'e', command: ['x', '{port}'] }] }));
-  const r = spawnSync(path.join(ROOT, 'bin/kicloud'), ['serve', '--config', cfg], { encoding: 'utf8', timeout: 30_000 });
-  t.not(r.status, 0, 'the gateway exits');
+  const r = spawnSync(path.join(ROOT, 'bin/kicloud'), ['serve', '--config', cfg], { encoding: 'utf8', timeout: 20_000 });
+  t.same([r.status, r.signal], [1, null], 'the gateway exits with 1 by itself');
   t.match(`${r.stdout}${r.stderr}`, new RegExp(`tls\\.redirect_from 127\\.0\\.0\\.1:${busyPort}: listen EADDRINUSE`), 'naming the key and the reason');
   t.notMatch(`${r.stdout}${r.stderr}`, /gateway listening/, 'and never says it is listening');
+
+  // The redirect port free, the main one taken: the redirect listener, bound first, must not keep it alive.
+  writeFileSync(cfg, JSON.stringify({ listen: `127.0.0.1:${busyPort}`, hub_api_listen: `127.0.0.1:${await freePort()}`,
+    data_dir: path.join(dir, 'redirect-taken-data'), tls: { ...second, redirect_from: `127.0.0.1:${await freePort()}` },
+    profiles: [{ name: 'e', display_name: 'e', command: ['x', '{port}'] }] }));
+  const main = spawnSync(path.join(ROOT, 'bin/kicloud'), ['serve', '--config', cfg], { encoding: 'utf8', timeout: 20_000 });
+  t.same([main.status, main.signal], [1, null], 'a listen port in use: exits with 1, no hang on the redirect port');
+  t.match(main.stderr, /EADDRINUSE/);
 });
 
 t.test('SIGHUP reloads the pair; a bad new pair keeps the old one', async (t) => {

@@ -37,6 +37,16 @@ t.test('what the backend receives', async (t) => {
   t.equal(JSON.parse(weird.body).url, '/user/alice/files/a%20b/%2e%2e/c%2Fd.txt', 'encoded rest untouched');
 });
 
+t.test('PREFIX/logout is the hub\'s logout (JupyterLab\'s File → Log Out); other logout paths go to the server', async (t) => {
+  const page = await gw.raw('GET', '/user/alice/logout?next=x', { cookie, accept: 'text/html', 'sec-fetch-dest': 'document' });
+  t.equal(page.status, 302);
+  t.equal(page.headers.location, '/hub/logout', 'sent to the hub\'s logout');
+  t.equal((await gw.raw('GET', '/user/alice/logout/x', { cookie })).status, 200, 'a deeper path is the server\'s');
+  t.equal((await gw.raw('POST', '/user/alice/logout', { cookie, origin: gw.url })).status, 200, 'so is a POST');
+  t.equal((await gw.raw('GET', '/user/bob/logout', { cookie, accept: 'text/html' })).status, 403, 'another user\'s prefix: refused, as any path there');
+  t.equal((await gw.raw('GET', '/user/alice/logout', { accept: 'text/html' })).status, 302, 'without a session: the login page');
+});
+
 t.test('one keep-alive connection, credentials and cookies changing between requests', async (t) => {
   // The proxy derives the auth key and the stripped Cookie header once per connection and header value:
   // each request must still be judged, and stripped, by its own headers.

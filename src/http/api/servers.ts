@@ -42,10 +42,16 @@ export async function serversApi(app: FastifyInstance, ctx: HubContext): Promise
     const body = (req.body ?? {}) as { remove?: unknown };
     const rec = await ctx.store.servers.get(key);
     if (key.server && !rec) throw notFound(`${name} has no server named "${key.server}"`);
-    // ?pending_only=1 (the pending page's Cancel, not in JupyterHub's API): cancel a spawn, never stop a server
-    // that became ready meanwhile. Checked and begun in one turn of the event loop, so the spawn cannot end between.
-    if ((req.query as { pending_only?: string }).pending_only === '1' && !ctx.orchestrator.isSpawning(key)) {
-      throw new GatewayError('NOT_PENDING', 409, `${key.server ? `server ${name}/${key.server}` : `${name}'s server`} is not starting (anymore): nothing to cancel`);
+    // ?pending_only=1 (the pending page's Cancel; not in JupyterHub's API): cancel a spawn, never stop a server,
+    // also not one that became ready while the request was on its way.
+    const pendingOnly = (req.query as { pending_only?: unknown }).pending_only;
+    if (pendingOnly !== undefined) {
+      if (pendingOnly !== '1' && pendingOnly !== 'true') throw badRequest('pending_only takes 1 or true, once');
+      if (!(await ctx.orchestrator.cancelSpawn(key, `requested by ${principalOf(req).name}`))) {
+        throw new GatewayError('NOT_PENDING', 409, `${key.server ? `server ${name}/${key.server}` : `${name}'s server`} is not starting (anymore): nothing to cancel`);
+      }
+      reply.code(204);
+      return;
     }
     const { stopping, finished } = await stopWithin(ctx, key, `requested by ${principalOf(req).name}`);
     if (body.remove === true && key.server) {

@@ -13,7 +13,7 @@ import { userModel } from './models.ts';
 import { paginate } from './pagination.ts';
 
 export const JUPYTERHUB_API_VERSION = '3.1.1';
-const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})?$/;
+const ISO_TIME = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)(Z|[+-]\d{2}:?\d{2})?$/;
 
 export async function usersApi(app: FastifyInstance, ctx: HubContext): Promise<void> {
   const latest = (r: ServerRecord) => ctx.activity.latest({ user: r.user, server: r.server });
@@ -148,9 +148,11 @@ export async function usersApi(app: FastifyInstance, ctx: HubContext): Promise<v
     if (typeof servers !== 'object' || Array.isArray(servers)) throw badRequest(shape);
     const now = Date.now();
     const timestamp = (v: unknown, what: string) => {
-      // ISO 8601 date and time only (Date.parse alone takes "1" for a date in 2001); no zone means UTC.
+      // ISO 8601 date and time only (Date.parse alone takes "1" for a date in 2001), as Python writes them
+      // (`T` or a space; +00:00 or +0000); no zone means UTC.
       const m = typeof v === 'string' ? ISO_TIME.exec(v) : null;
-      const at = m ? Date.parse(m[1] ? v as string : `${v}Z`) : NaN;
+      const zone = m?.[3] ? m[3].replace(/^([+-]\d{2})(\d{2})$/, '$1:$2') : 'Z';
+      const at = m ? Date.parse(`${m[1]}T${m[2]}${zone}`) : NaN;
       if (!Number.isFinite(at)) throw badRequest(`${what} must be an ISO 8601 timestamp, got ${JSON.stringify(v)}`);
       if (at - now > 59 * 60_000) throw badRequest(`${what} is more than an hour in the future: ${v}`);
       return Math.min(at, now);
