@@ -54,6 +54,7 @@ export const ConfigSchema = Type.Object({
     session_max_age: seconds(14 * 86400, 'seconds a login lasts'),
     login_attempts: Type.Integer({ minimum: 1, default: 10, description: 'failed logins per user and address per window' }),
     login_window: seconds(300, 'seconds of the login rate-limit window'),
+    shutdown_on_logout: Type.Boolean({ default: false, description: 'a browser\'s logout stops all of the user\'s servers (JupyterHub\'s shutdown_on_logout)' }),
   }, { ...strict, default: {} }),
   spawn: Type.Object({
     slow_spawn_timeout: seconds(10, 'seconds a start request waits before answering 202'),

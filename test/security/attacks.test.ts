@@ -100,6 +100,7 @@ t.test('forged, expired and logged-out cookies', async (t) => {
   t.equal(out.status, 302);
   t.match(String(out.headers['set-cookie']), /kicloud-session=; Max-Age=0/);
   t.equal((await raw('GET', '/user/alice/api/status', { cookie })).status, 401, 'logged-out cookie is dead at once');
+  t.equal((await gw.api('GET', '/hub/api/users/alice')).body.servers['']?.ready, true, 'the server runs on (auth.shutdown_on_logout is off by default)');
 });
 
 t.test('scopes that do not grant', async (t) => {

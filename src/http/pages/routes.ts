@@ -18,6 +18,7 @@ import { passwordPageRoutes } from './password-page.ts';
 import { tokenPageRoutes } from './token-page.ts';
 import { pendingPage, profileForm } from './spawn.ts';
 import { requireScope } from '../api/guard.ts';
+import { stopWithin } from '../api/servers.ts';
 
 /** A `next` we will redirect to: a path on this gateway, never another site (`//evil`, `/\evil`, `http:`). */
 export function safeNext(next: unknown): string | undefined {
@@ -81,6 +82,12 @@ export async function pageRoutes(app: FastifyInstance, ctx: HubContext): Promise
   });
 
   app.get('/hub/logout', async (req, reply) => {
+    const p = req.principal;
+    // JupyterHub's shutdown_on_logout: the hardware goes back when its user leaves, not an hour later.
+    if (ctx.config.auth.shutdown_on_logout && p?.via === 'cookie' && p.kind === 'user') {
+      const live = (await ctx.store.servers.list({ user: p.name })).filter((s) => s.state !== 'stopped' || ctx.orchestrator.isSpawning(s));
+      await Promise.all(live.map((s) => stopWithin(ctx, { user: s.user, server: s.server }, 'logout')));
+    }
     if (req.principal?.sessionId) {
       await ctx.store.sessions.revoke(req.principal.sessionId);
       ctx.auth.forgetSession(req.principal.sessionId);
