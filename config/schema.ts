@@ -31,6 +31,8 @@ export const ConfigSchema = Type.Object({
   tls: Type.Optional(Type.Object({
     cert: Type.String({ minLength: 1, description: 'PEM certificate chain file (server certificate first)' }),
     key: Type.String({ minLength: 1, description: 'PEM private key file; re-read with the certificate on SIGHUP' }),
+    hsts_max_age: Type.Integer({ minimum: 0, default: 0,
+      description: 'seconds browsers must use https only for this host (Strict-Transport-Security on hub pages; 0 = not sent)' }),
     redirect_from: Type.Optional(Type.String({ pattern: HOST_PORT,
       description: 'a plain-HTTP host:port (usually :80) that redirects every request to public_url, as configurable-http-proxy\'s --redirect-port' })),
   }, { ...strict, description: 'serve HTTPS and WSS on listen; default public_url becomes https://' })),

@@ -16,7 +16,7 @@ export interface GatewayConfig extends Config {
   listenHost: string;
   listenPort: number;
   hubApi: { host: string; port: number };   // with tls: where user servers reach the hub API (plain HTTP)
-  tls?: { cert: string; key: string; redirectFrom?: { host: string; port: number } };   // absolute paths
+  tls?: { cert: string; key: string; hsts_max_age: number; redirectFrom?: { host: string; port: number } };   // absolute paths
   dataDir: string;             // absolute
   envsDir: string;             // absolute
 }
@@ -63,7 +63,7 @@ function derive(config: Config, configFile: string): GatewayConfig {
   const dataDir = path.resolve(baseDir, config.data_dir);
   const envsDir = path.resolve(baseDir, config.envs_dir ?? (process.getuid?.() === 0 ? '/opt/kicloud/envs' : path.join(dataDir, 'envs')));
   const hostForUrl = listenHost.includes(':') ? `[${listenHost}]` : listenHost === '0.0.0.0' ? '127.0.0.1' : listenHost;
-  const tls = config.tls && { cert: path.resolve(baseDir, config.tls.cert), key: path.resolve(baseDir, config.tls.key), redirectFrom };
+  const tls = config.tls && { cert: path.resolve(baseDir, config.tls.cert), key: path.resolve(baseDir, config.tls.key), hsts_max_age: config.tls.hsts_max_age, redirectFrom };
   const publicUrl = new URL(config.public_url ?? `${tls ? 'https' : 'http'}://${hostForUrl}:${listenPort}`);
   // The files are read by `serve` and `config check`, not here: other commands (user add, token create) must not
   // need the private key.

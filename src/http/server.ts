@@ -30,6 +30,9 @@ function noSchemaCompiler(): () => never {
 /** `tls`: the pair to serve HTTPS with (read once at start). */
 export async function buildHttpServer(ctx: HubContext, tls?: TlsPair) {
   const publicOrigin = ctx.config.publicUrl.origin;
+  // HSTS on the hub's own answers (login, pages, API), where every browser session starts; not on what users'
+  // servers send, which the proxy passes on as it is.
+  const hsts = ctx.config.tls?.hsts_max_age ? `max-age=${ctx.config.tls.hsts_max_age}` : undefined;
   const lazy = lazySpawnHandlers(ctx);
   const proxy = createProxy({
     publicOrigin,
@@ -102,6 +105,7 @@ export async function buildHttpServer(ctx: HubContext, tls?: TlsPair) {
     if (String(reply.getHeader('content-type') ?? '').startsWith('text/html')) reply.headers(NO_FRAMING);
     // As every JupyterHub response: jupyterhub-singleuser and clients compare it with their own version.
     reply.header('x-jupyterhub-version', JUPYTERHUB_API_VERSION);
+    if (hsts) reply.header('strict-transport-security', hsts);
     return payload;
   });
   app.addHook('onResponse', async (_req, reply) => {

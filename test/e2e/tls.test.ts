@@ -60,14 +60,16 @@ const rawRequest = (port: number, bytes: string) => new Promise<string>((resolve
 const record = ['/bin/sh', '-c', 'printf %s "$JUPYTERHUB_API_URL" > "$HOME/api-url"; exec "$0" "$@"', ...ECHO_COMMAND];
 const [apiPort, redirectPort] = [await freePort(), await freePort()];
 const gw = await Gateway.start({ https: true, config: {
-  tls: { ...live, redirect_from: `127.0.0.1:${redirectPort}` }, hub_api_listen: `127.0.0.1:${apiPort}`, profiles: [{ name: 'echo', display_name: 'echo', command: record, start_timeout: 10 }],
+  tls: { ...live, hsts_max_age: 600, redirect_from: `127.0.0.1:${redirectPort}` }, hub_api_listen: `127.0.0.1:${apiPort}`, profiles: [{ name: 'echo', display_name: 'echo', command: record, start_timeout: 10 }],
 } });
 t.teardown(() => gw.cleanup());
 await gw.addUser('alice');
 
 t.test('the hub over HTTPS: health, login with a Secure cookie, warnings for the admin', async (t) => {
   t.match(gw.url, /^https:/);
-  t.equal((await fetch(`${gw.url}/hub/health`)).status, 200, 'health over https, certificate verified');
+  const health = await fetch(`${gw.url}/hub/health`);
+  t.equal(health.status, 200, 'health over https, certificate verified');
+  t.equal(health.headers.get('strict-transport-security'), 'max-age=600', 'HSTS on the hub\'s answers (tls.hsts_max_age)');
   t.equal(await servedCn(gw.port), 'first');
   const r = await fetch(`${gw.url}/hub/login`, {
     method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: gw.url },
@@ -90,6 +92,8 @@ t.test('the proxy over HTTPS and WSS', async (t) => {
   const echo = await (await fetch(`${gw.url}/user/alice/hello`, { headers: { authorization: `token ${token}` } })).json();
   t.equal(echo.url, '/user/alice/hello');
   t.equal(echo.headers['x-forwarded-proto'], 'https', 'the server is told the request came over https');
+  const proxied = await fetch(`${gw.url}/user/alice/hello`, { headers: { authorization: `token ${token}` } });
+  t.equal(proxied.headers.get('strict-transport-security'), null, 'not added to what a user\'s server answers');
   const homes = [path.join(gw.tmp, 'homes', gw.account('alice')), path.join(gw.dataDir, 'homes', 'alice')];
   const home = homes.find((h) => existsSync(path.join(h, 'api-url')));
   t.ok(home, 'the server wrote down its hub API URL');
@@ -239,5 +243,7 @@ t.test('without tls, SIGHUP (a service manager\'s reload) leaves the gateway run
   for (let i = 0; i < 100 && !/nothing to reload/.test(plain.output); i++) await sleep(50);
   t.match(plain.output, /SIGHUP: nothing to reload \(no tls configured\)/, 'it says there was nothing to reload');
   t.equal(plain.child.exitCode, null, 'it did not exit');
-  t.equal((await fetch(`${plain.url}/hub/health`)).status, 200, 'and keeps serving');
+  const plainHealth = await fetch(`${plain.url}/hub/health`);
+  t.equal(plainHealth.status, 200, 'and keeps serving');
+  t.equal(plainHealth.headers.get('strict-transport-security'), null, 'no HSTS without tls');
 });
