@@ -59,6 +59,8 @@ export class Orchestrator {
   run(key: ServerKey): Run | undefined { return this.#runs.get(routeId(key)); }
   isSpawning(key: ServerKey): boolean { const r = this.#runs.get(routeId(key)); return !!r && !r.progress.done; }
   isStopping(key: ServerKey): boolean { return this.#stopping.has(routeId(key)); }
+  /** Running, starting or stopping: a server that holds (or is about to hold) resources. */
+  isActive(rec: ServerRecord): boolean { return rec.state !== 'stopped' || this.isSpawning(rec); }
 
   #spawnerFor(profile: Profile): Spawner {
     const sp = this.#spawners.get(profile.spawner);

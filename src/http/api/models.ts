@@ -33,8 +33,7 @@ export function userModel(u: User, servers: ServerRecord[], viewer: Principal, o
   const target = { user: u.name, groups };
   const showServers = can(viewer, 'read:servers', target);
   const withState = can(viewer, 'admin:server_state', target);
-  const isActive = (s: ServerRecord) => s.state !== 'stopped' || o.isSpawning({ user: s.user, server: s.server });
-  const active = servers.filter(isActive);
+  const active = servers.filter((s) => o.isActive(s));
   const listed = includeStopped ? servers : active;        // JupyterHub 3's ?include_stopped_servers
   const def = active.find((s) => s.server === '');
   const userLast = [u.lastActivity ? Date.parse(u.lastActivity) : 0, ...servers.map(latest)].reduce((a, b) => Math.max(a, b), 0);

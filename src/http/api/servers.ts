@@ -4,7 +4,7 @@
  *  stopping → 400; DELETE → 204 when stopped, 202 while the stop is under way. */
 import type { FastifyInstance } from 'fastify';
 import { badRequest, GatewayError, notFound } from '../../errors.ts';
-import { SERVER_NAME, serverPrefix } from '../../routes/paths.ts';
+import { describeServer, SERVER_NAME, serverPrefix } from '../../routes/paths.ts';
 import type { ServerKey } from '../../store/store.ts';
 import type { HubContext, Reply, Req } from '../context.ts';
 import { findUser, principalOf, requireScope } from './guard.ts';
@@ -45,15 +45,16 @@ export async function serversApi(app: FastifyInstance, ctx: HubContext): Promise
     // ?pending_only=1 (the pending page's Cancel; not in JupyterHub's API): cancel a spawn, never stop a server,
     // also not one that became ready while the request was on its way.
     const pendingOnly = (req.query as { pending_only?: unknown }).pending_only;
+    const reason = `requested by ${principalOf(req).name}`;
     if (pendingOnly !== undefined) {
       if (pendingOnly !== '1' && pendingOnly !== 'true') throw badRequest('pending_only takes 1 or true, once');
-      if (!(await ctx.orchestrator.cancelSpawn(key, `requested by ${principalOf(req).name}`))) {
-        throw new GatewayError('NOT_PENDING', 409, `${key.server ? `server ${name}/${key.server}` : `${name}'s server`} is not starting (anymore): nothing to cancel`);
+      if (!(await ctx.orchestrator.cancelSpawn(key, reason))) {
+        throw new GatewayError('NOT_PENDING', 409, `${describeServer(key)} is not starting (anymore): nothing to cancel`);
       }
       reply.code(204);
       return;
     }
-    const { stopping, finished } = await stopWithin(ctx, key, `requested by ${principalOf(req).name}`);
+    const { stopping, finished } = await stopWithin(ctx, key, reason);
     if (body.remove === true && key.server) {
       await stopping;
       await ctx.orchestrator.removeNamed(key);

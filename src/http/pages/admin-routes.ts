@@ -66,7 +66,7 @@ export function adminViewer(requireUser: (req: Req, reply: Reply) => Principal |
 export async function adminPageRoutes(app: FastifyInstance, ctx: HubContext, requireUser: (req: Req, reply: Reply) => Principal | null): Promise<void> {
   const latest = (r: ServerRecord) => ctx.activity.latest({ user: r.user, server: r.server });
   const target = (user: string, server?: string) => ({ user, server, groups: ctx.groups.of(user) });
-  const isActive = (s: ServerRecord) => s.state !== 'stopped' || ctx.orchestrator.isSpawning(s);
+  const isActive = (s: ServerRecord) => ctx.orchestrator.isActive(s);
   const answered = new AnsweredRequests();
   const body = (req: Req) => {
     const b = req.body ?? {};

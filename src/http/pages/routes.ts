@@ -85,7 +85,7 @@ export async function pageRoutes(app: FastifyInstance, ctx: HubContext): Promise
     const p = req.principal;
     // JupyterHub's shutdown_on_logout: the hardware goes back when its user leaves, not an hour later.
     if (ctx.config.auth.shutdown_on_logout && p?.via === 'cookie' && p.kind === 'user') {
-      const live = (await ctx.store.servers.list({ user: p.name })).filter((s) => s.state !== 'stopped' || ctx.orchestrator.isSpawning(s));
+      const live = (await ctx.store.servers.list({ user: p.name })).filter((s) => ctx.orchestrator.isActive(s));
       await Promise.all(live.map((s) => stopWithin(ctx, { user: s.user, server: s.server }, 'logout')));
     }
     if (req.principal?.sessionId) {

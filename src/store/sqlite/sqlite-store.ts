@@ -153,7 +153,7 @@ export class SqliteStore implements Store {
       this.#tx(() => {
         const srv = this.#q(`UPDATE servers SET last_activity = ?1 WHERE user = ?2 AND name = ?3
           AND (last_activity IS NULL OR last_activity < ?1)`);
-        const usr = this.#q('UPDATE users SET last_activity = ?1 WHERE name = ?2 AND (last_activity IS NULL OR last_activity < ?1)');
+        const usr = this.#q(USER_ACTIVITY);
         for (const a of batch) {
           const iso = new Date(a.at).toISOString();
           srv.run(iso, a.user, a.server);
@@ -162,8 +162,7 @@ export class SqliteStore implements Store {
       });
     },
     recordUser: async (user: string, at: number) => {
-      this.#q('UPDATE users SET last_activity = ?1 WHERE name = ?2 AND (last_activity IS NULL OR last_activity < ?1)')
-        .run(new Date(at).toISOString(), user);
+      this.#q(USER_ACTIVITY).run(new Date(at).toISOString(), user);
     },
   };
 
@@ -180,6 +179,8 @@ export class SqliteStore implements Store {
   async close(): Promise<void> { this.#db.close(); }
 }
 
+// A user's latest activity: never moved backwards.
+const USER_ACTIVITY = 'UPDATE users SET last_activity = ?1 WHERE name = ?2 AND (last_activity IS NULL OR last_activity < ?1)';
 const PATCHABLE: [keyof ServerRecord, string][] = [
   ['profile', 'profile'], ['url', 'url'], ['token', 'token'], ['handle', 'handle'], ['started', 'started'],
   ['lastActivity', 'last_activity'], ['userOptions', 'user_options'],
