@@ -17,6 +17,7 @@ import { classify } from './error-status.ts';
 import { connectionMemo, type ConnectionMemo } from './connection-memo.ts';
 import { forward } from './forward.ts';
 import { backendRequestHeaders, type ForwardContext } from './headers.ts';
+import { OpenUpgrades, type OpenUpgrade } from './open-upgrades.ts';
 import { isCrossSite, isSafeMethod } from './origin.ts';
 import { pipeUpgrade } from './upgrade.ts';
 
@@ -25,7 +26,12 @@ export interface Target { principal: Principal; key: ServerKey; rest: string; is
 export interface ProxyDeps {
   publicOrigin: string;
   routes: RouteTable;
-  auth: { cached(h: IncomingMessage['headers'], memo?: CredentialMemo): Principal | undefined; authenticate(h: IncomingMessage['headers']): Promise<Principal | null> };
+  auth: {
+    cached(h: IncomingMessage['headers'], memo?: CredentialMemo): Principal | undefined;
+    authenticate(h: IncomingMessage['headers']): Promise<Principal | null>;
+    /** The principal as its session or token now stands in the store, or null. */
+    recheck(p: Principal): Promise<Principal | null>;
+  };
   canAccess(p: Principal, key: ServerKey): boolean;
   isNamedServer(user: string, name: string): boolean;
   touch(routeId: string): void;
@@ -51,6 +57,19 @@ export function isNavigation(req: IncomingMessage, rest: string): boolean {
 
 export function createProxy(deps: ProxyDeps) {
   const ctx: ForwardContext = { authorization: '', proto: new URL(deps.publicOrigin).protocol.slice(0, -1), publicHost: new URL(deps.publicOrigin).host };
+  const upgrades = new OpenUpgrades(async (u) => {
+    try {
+      const p = await deps.auth.recheck(u.principal);
+      return p && !accessDenied(p, u.key, deps) ? p : null;
+    } catch (err) {
+      // Closed on an error: the client reconnects and is judged afresh, where keeping it would be a guess.
+      deps.log.error({ err, user: u.principal.name, server: describe(u.key) }, 'recheck of an open WebSocket failed');
+      return null;
+    }
+  }, (closed) => {
+    deps.log.info({ count: closed.length, openers: [...new Set(closed.map((u) => u.principal.name))], servers: [...new Set(closed.map((u) => describe(u.key)))] },
+      'closed WebSockets their openers may no longer use');
+  });
 
   function resolve(req: IncomingMessage, reply: (status: number, message: string, canonical?: string) => void) {
     const parsed = parseUserPath(req.url!);
@@ -130,6 +149,7 @@ export function createProxy(deps: ProxyDeps) {
   function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const parsed = resolve(req, (status, message) => rejectUpgrade(socket, status, message));
     if (!parsed) return;
+    const generation = upgrades.generation;
     // Any upgrade from a page of another origin is refused, whatever its credentials (cross-site WebSocket hijacking).
     if (req.headers.origin !== undefined && req.headers.origin !== deps.publicOrigin) {
       return rejectUpgrade(socket, 403, 'cross-site WebSocket refused: its Origin is not this gateway');
@@ -144,14 +164,19 @@ export function createProxy(deps: ProxyDeps) {
       deps.touch(route.id);
       ctx.authorization = route.authorization;
       const headers = backendRequestHeaders(req, ctx, true);
-      pipeUpgrade(route, req, socket, head, headers, {
+      let open: OpenUpgrade | undefined;
+      const close = pipeUpgrade(route, req, socket, head, headers, {
         connectTimeoutMs: deps.connectTimeoutMs,
         onActivity: () => deps.touch(route.id),
         onOpen: () => {
           deps.metrics.websockets.inc();
+          upgrades.add(open = { principal, key: t.key, close }, generation);
           if (deps.accessLog) deps.log.info({ reqId: requestId(req), user: principal.name, server: route.id, url: redactUrl(req.url!) }, 'proxied upgrade');
         },
-        onClose: () => deps.metrics.websockets.dec(),
+        onClose: () => {
+          deps.metrics.websockets.dec();
+          upgrades.remove(open!);
+        },
         onFailure: (err) => {
           const failure = classify(err);
           deps.metrics.proxyError(failure.kind);
@@ -166,7 +191,7 @@ export function createProxy(deps: ProxyDeps) {
     else deps.auth.authenticate(req.headers).then(go, () => rejectUpgrade(socket, 500, 'internal error while checking credentials'));
   }
 
-  return { handleRequest, handleUpgrade };
+  return { handleRequest, handleUpgrade, recheckUpgrades: upgrades.recheck };
 }
 
 /** Why `principal` may not use the server, or null. A browser session reaches only its own servers: pages a

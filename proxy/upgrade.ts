@@ -15,7 +15,8 @@ export interface UpgradeHooks {
   onFailure(err: Error & { code?: string }): void;
 }
 
-export function pipeUpgrade(route: Route, req: IncomingMessage, client: Duplex, head: Buffer, headers: string[], hooks: UpgradeHooks): void {
+/** Returns what ends the relay (or the attempt) from outside: both sockets closed, `onClose` once relaying. */
+export function pipeUpgrade(route: Route, req: IncomingMessage, client: Duplex, head: Buffer, headers: string[], hooks: UpgradeHooks): () => void {
   const url = new URL(route.url);
   const backend: Socket = connect({ host: url.hostname, port: Number(url.port) });
   let relaying = false;
@@ -45,6 +46,11 @@ export function pipeUpgrade(route: Route, req: IncomingMessage, client: Duplex, 
     if (head.length) backend.write(head);
     relay(client, backend, hooks);
   });
+  return () => {
+    clearTimeout(connectTimer);
+    client.destroy();
+    backend.destroy();
+  };
 }
 
 function relay(client: Duplex, backend: Socket, hooks: UpgradeHooks): void {

@@ -2,7 +2,7 @@
  *  keep the proxy's hot path free of crypto and store reads. Revocations clear the caches at once. */
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Store, User } from '../store/store.ts';
+import type { Store, Token, User } from '../store/store.ts';
 import { ADMIN_SCOPES, expandScopes, hasScope, type ScopeSet, type Target } from './scopes.ts';
 import { readCookie } from './cookie-header.ts';
 import { SESSION_COOKIE, SessionCodec } from './session.ts';
@@ -42,6 +42,7 @@ export class Authenticator {
   readonly #serviceToken: Buffer | null;
   readonly #byCookie = new Map<string, { principal: Principal; expMs: number; cachedAt: number }>();
   readonly #byTokenHash = new Map<string, { principal: Principal; expMs: number; cachedAt: number }>();
+  readonly #forgetListeners: ((affected: (p: Principal) => boolean) => void)[] = [];
 
   constructor(store: Store, sessions: SessionCodec, serviceToken?: string) {
     this.#store = store;
@@ -95,8 +96,7 @@ export class Authenticator {
     if (!session || session.user !== claims.user || Date.parse(session.expiresAt) <= Date.now()) return null;
     const user = await this.#store.users.get(claims.user);
     if (!user) return null;
-    const owner = ownerScopes(user);
-    const principal: Principal = { kind: 'user', name: user.name, admin: user.admin, via: 'cookie', sessionId: claims.sid, scopes: owner, ownerScopes: owner };
+    const principal = sessionPrincipal(user, claims.sid);
     this.#remember(this.#byCookie, cookie, { principal, expMs: claims.expMs, cachedAt: Date.now() });
     return principal;
   }
@@ -116,10 +116,7 @@ export class Authenticator {
     if (expMs <= now) return null;
     const user = await this.#store.users.get(token.user);
     if (!user) return null;
-    const principal: Principal = {
-      kind: 'user', name: user.name, admin: user.admin, via: 'token', tokenId: token.id,
-      scopes: expandScopes(token.scopes, user), ownerScopes: ownerScopes(user),
-    };
+    const principal = tokenPrincipal(user, token);
     this.#remember(this.#byTokenHash, hash, { principal, expMs, cachedAt: now });
     this.#store.tokens.touch(token.id, new Date(now).toISOString()).catch(() => { /* last_activity is best effort */ });
     return principal;
@@ -130,14 +127,44 @@ export class Authenticator {
     map.set(key, value);
   }
 
-  /** Drop cached credentials: of one session, one token, or everything a user holds. */
-  forgetSession(sid: string): void { for (const [k, v] of this.#byCookie) if (v.principal.sessionId === sid) this.#byCookie.delete(k); }
-  forgetToken(id: string): void { for (const [k, v] of this.#byTokenHash) if (v.principal.tokenId === id) this.#byTokenHash.delete(k); }
-  forgetUser(name: string): void {
-    for (const [k, v] of this.#byCookie) if (v.principal.name === name) this.#byCookie.delete(k);
-    for (const [k, v] of this.#byTokenHash) if (v.principal.kind === 'user' && v.principal.name === name) this.#byTokenHash.delete(k);
+  /** Drop cached credentials: of one session, one token, or everything a user holds. Called after the store
+   *  changed; listeners then judge again what those credentials opened (proxy/open-upgrades.ts). */
+  forgetSession(sid: string): void { this.#forget((p) => p.sessionId === sid); }
+  forgetToken(id: string): void { this.#forget((p) => p.tokenId === id); }
+  forgetUser(name: string): void { this.#forget((p) => p.kind === 'user' && p.name === name); }
+
+  onForget(listener: (affected: (p: Principal) => boolean) => void): void { this.#forgetListeners.push(listener); }
+
+  #forget(affected: (p: Principal) => boolean): void {
+    for (const map of [this.#byCookie, this.#byTokenHash]) for (const [k, v] of map) if (affected(v.principal)) map.delete(k);
+    for (const listener of this.#forgetListeners) listener(affected);
+  }
+
+  /** `p` judged again from the store, no cache: null when its session or token was revoked or expired or its
+   *  user deleted; else as it stands now (admin flag and scopes as they are). */
+  async recheck(p: Principal): Promise<Principal | null> {
+    if (p.kind === 'service') return p;                // the service token comes from the environment, for the process's life
+    const user = await this.#store.users.get(p.name);
+    if (!user) return null;
+    const now = Date.now();
+    if (p.via === 'cookie') {
+      const session = p.sessionId ? await this.#store.sessions.get(p.sessionId) : null;
+      return session && session.user === user.name && Date.parse(session.expiresAt) > now ? sessionPrincipal(user, session.id) : null;
+    }
+    const token = (await this.#store.tokens.list(user.name)).find((t) => t.id === p.tokenId);
+    return token && !(token.expiresAt && Date.parse(token.expiresAt) <= now) ? tokenPrincipal(user, token) : null;
   }
 }
+
+const sessionPrincipal = (user: User, sessionId: string): Principal => {
+  const owner = ownerScopes(user);
+  return { kind: 'user', name: user.name, admin: user.admin, via: 'cookie', sessionId, scopes: owner, ownerScopes: owner };
+};
+
+const tokenPrincipal = (user: User, token: Pick<Token, 'id' | 'scopes'>): Principal => ({
+  kind: 'user', name: user.name, admin: user.admin, via: 'token', tokenId: token.id,
+  scopes: expandScopes(token.scopes, user), ownerScopes: ownerScopes(user),
+});
 
 export function ownerScopes(user: Pick<User, 'name' | 'admin'>): ScopeSet {
   return expandScopes(['inherit'], user);

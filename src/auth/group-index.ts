@@ -9,17 +9,26 @@ const NONE: readonly string[] = Object.freeze([]);
 export class GroupIndex {
   readonly #store: Store;
   #byUser = new Map<string, readonly string[]>();
+  readonly #listeners: ((changed: ReadonlySet<string>) => void)[] = [];
 
   constructor(store: Store) { this.#store = store; }
 
   /** The groups `user` belongs to, sorted. */
   of = (user: string): readonly string[] => this.#byUser.get(user) ?? NONE;
 
+  /** Called after a reload with the users whose groups changed: a `!group=` filter may now grant or withdraw
+   *  access to them and their servers. */
+  onChange(listener: (changed: ReadonlySet<string>) => void): void { this.#listeners.push(listener); }
+
   async reload(): Promise<Group[]> {
     const groups = await this.#store.groups.list();
     const byUser = new Map<string, string[]>();
     for (const g of groups) for (const u of g.users) byUser.set(u, [...(byUser.get(u) ?? []), g.name]);
+    const before = this.#byUser;
     this.#byUser = new Map([...byUser].map(([u, list]) => [u, Object.freeze(list.sort())]));
+    const changed = new Set<string>();
+    for (const u of new Set([...before.keys(), ...this.#byUser.keys()])) if (String(before.get(u)) !== String(this.#byUser.get(u))) changed.add(u);
+    if (changed.size) for (const listener of this.#listeners) listener(changed);
     return groups;
   }
 }

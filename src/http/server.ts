@@ -49,6 +49,9 @@ export async function buildHttpServer(ctx: HubContext, tls?: TlsPair) {
     onBackendDown: (key) => void ctx.orchestrator.noticeBackendDown(key).catch((err) => ctx.log.error({ err }, 'poll after refused connection failed')),
     ...lazy,
   });
+  // What may withdraw access also judges again the WebSockets it had opened (proxy/open-upgrades.ts).
+  ctx.auth.onForget((affected) => void proxy.recheckUpgrades((u) => affected(u.principal)));
+  ctx.groups.onChange((changed) => void proxy.recheckUpgrades((u) => changed.has(u.key.user)));
 
   let hubHandler: (req: IncomingMessage, res: ServerResponse) => void = () => {};
   const serverOptions = { maxHeaderSize: 16 * 1024, requestTimeout: 0, keepAliveTimeout: 65_000 };

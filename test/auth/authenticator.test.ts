@@ -77,3 +77,26 @@ t.test('a session cookie: cached through the memo, logged out at once', async (t
   t.equal(auth.cached({ cookie: alice.header }, memo), undefined, 'logged out: the memo does not keep it alive');
   t.equal(auth.cached({ cookie: bob.header, authorization: 'token nope' }, memo), undefined, 'a token, even a bad one, decides alone');
 });
+
+t.test('recheck reads the store, not the caches; forget tells listeners whom it affected', async (t) => {
+  const affected: string[] = [];
+  auth.onForget((match) => { for (const n of ['alice', 'bob']) if (match({ kind: 'user', name: n } as never)) affected.push(n); });
+  const token = await tokenFor('bob');
+  const cookie = await cookieFor('bob');
+  const byToken = (await auth.authenticate({ authorization: token.header }))!;
+  const bySession = (await auth.authenticate({ cookie: cookie.header }))!;
+  t.same(await auth.recheck(byToken), byToken, 'a live token stands as it was');
+  await store.users.update('bob', { admin: true });
+  t.equal((await auth.recheck(bySession))?.admin, true, 'the admin flag as it is now, though the cache still says otherwise');
+  t.equal(auth.cached({ cookie: cookie.header })?.admin, false);
+  await store.users.update('bob', { admin: false });
+  await store.tokens.revoke(token.id);
+  t.equal(await auth.recheck(byToken), null, 'a revoked token');
+  t.ok(await auth.recheck(bySession), 'the session is not affected by it');
+  await store.sessions.revoke(cookie.sid);
+  t.equal(await auth.recheck(bySession), null, 'a revoked session');
+  auth.forgetUser('bob');
+  t.same(affected, ['bob'], "forgetUser affects that user's principals only");
+  const service = { kind: 'service', name: 'kicloud-service', admin: true, via: 'token' } as never;
+  t.equal(await auth.recheck(service), service, 'the service token (from the environment) stands');
+});
