@@ -2,7 +2,7 @@
  *  keep the proxy's hot path free of crypto and store reads. Revocations clear the caches at once. */
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Store, Token, User } from '../store/store.ts';
+import type { Session, Store, Token, User } from '../store/store.ts';
 import { ADMIN_SCOPES, expandScopes, hasScope, type ScopeSet, type Target } from './scopes.ts';
 import { readCookie } from './cookie-header.ts';
 import { SESSION_COOKIE, SessionCodec } from './session.ts';
@@ -19,6 +19,8 @@ export interface Principal {
   scopes: ScopeSet;
   /** What the owner holds now; a token never grants more than this. */
   ownerScopes: ScopeSet;
+  /** When the session or token ends (epoch ms); absent for one that does not. */
+  expiresMs?: number;
 }
 
 /** Lookup keys derived from one connection's credential headers. A browser or an API client sends the same
@@ -96,7 +98,7 @@ export class Authenticator {
     if (!session || session.user !== claims.user || Date.parse(session.expiresAt) <= Date.now()) return null;
     const user = await this.#store.users.get(claims.user);
     if (!user) return null;
-    const principal = sessionPrincipal(user, claims.sid);
+    const principal = sessionPrincipal(user, session);
     this.#remember(this.#byCookie, cookie, { principal, expMs: claims.expMs, cachedAt: Date.now() });
     return principal;
   }
@@ -149,21 +151,23 @@ export class Authenticator {
     const now = Date.now();
     if (p.via === 'cookie') {
       const session = p.sessionId ? await this.#store.sessions.get(p.sessionId) : null;
-      return session && session.user === user.name && Date.parse(session.expiresAt) > now ? sessionPrincipal(user, session.id) : null;
+      return session && session.user === user.name && Date.parse(session.expiresAt) > now ? sessionPrincipal(user, session) : null;
     }
     const token = (await this.#store.tokens.list(user.name)).find((t) => t.id === p.tokenId);
     return token && !(token.expiresAt && Date.parse(token.expiresAt) <= now) ? tokenPrincipal(user, token) : null;
   }
 }
 
-const sessionPrincipal = (user: User, sessionId: string): Principal => {
+const sessionPrincipal = (user: User, session: Session): Principal => {
   const owner = ownerScopes(user);
-  return { kind: 'user', name: user.name, admin: user.admin, via: 'cookie', sessionId, scopes: owner, ownerScopes: owner };
+  return { kind: 'user', name: user.name, admin: user.admin, via: 'cookie', sessionId: session.id, scopes: owner, ownerScopes: owner,
+    expiresMs: Date.parse(session.expiresAt) };
 };
 
-const tokenPrincipal = (user: User, token: Pick<Token, 'id' | 'scopes'>): Principal => ({
+const tokenPrincipal = (user: User, token: Pick<Token, 'id' | 'scopes' | 'expiresAt'>): Principal => ({
   kind: 'user', name: user.name, admin: user.admin, via: 'token', tokenId: token.id,
   scopes: expandScopes(token.scopes, user), ownerScopes: ownerScopes(user),
+  ...(token.expiresAt ? { expiresMs: Date.parse(token.expiresAt) } : {}),
 });
 
 export function ownerScopes(user: Pick<User, 'name' | 'admin'>): ScopeSet {

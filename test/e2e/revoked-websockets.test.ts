@@ -1,6 +1,6 @@
-/** Open WebSockets follow the credentials that opened them: a logout, a revoked token, a password set by an
- *  admin, a demotion, a user deleted or a server's owner leaving the group a `!group=` token reaches it through
- *  closes what those may no longer open, within a second, and nothing else (proxy/open-upgrades.ts). A fast
+/** Open WebSockets follow the credentials that opened them: a logout, a revoked or expired token, a password set
+ *  by an admin, a demotion, a user deleted or a server's owner leaving the group a `!group=` token reaches it
+ *  through closes what those may no longer open, within a second, and nothing else (proxy/open-upgrades.ts). A fast
  *  stand-in server (it echoes WebSocket frames) keeps this file quick; the relay is the same for Jupyter's. */
 import t from 'tap';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -100,6 +100,15 @@ t.test('a password set by an admin ends the sessions and their WebSockets; token
   t.equal((await gw.api('PATCH', '/hub/api/users/bob', { body: { password: 'a-new-password-2' } })).status, 200);
   t.ok(await closesWithin(bySession), "the session's WebSocket is closed");
   t.ok(await echoes(byToken), "the token's relays");
+});
+
+t.test('a token that expires closes what it opened when it does', async (t) => {
+  const r = await gw.api('POST', '/hub/api/users/bob/tokens', { body: { note: 'short', expires_in: 1 } });
+  t.equal(r.status, 201);
+  const short = await open('bob', asToken(r.body.token));
+  const lasting = await open('bob', asToken((await newToken('bob', 'lasting')).token));
+  t.ok(await closesWithin(short, 2500), 'closed once its token expired');
+  t.ok(await echoes(lasting), 'a token without expiry keeps its WebSocket');
 });
 
 t.test("a deleted user's WebSockets close, and the gateway says so", async (t) => {

@@ -61,3 +61,17 @@ t.test('an upgrade closed by its own client is forgotten', async (t) => {
   await reg.recheck(() => true);
   t.same(judged, []);
 });
+
+t.test('a credential that expires is judged when it does, earliest first, with one timer', async (t) => {
+  const { reg, judged, closes, make } = setup(() => null);
+  const soon = make('ta', 'alice'), later = make('tb', 'bob'), never = make('svc', 'carol');
+  soon.principal.expiresMs = Date.now() + 150;
+  later.principal.expiresMs = Date.now() + 400;
+  for (const u of [later, never, soon]) reg.add(u, reg.generation);
+  await new Promise((r) => setTimeout(r, 250));
+  t.same(judged, ['alice'], 'the first expiry, alone');
+  t.same(closes, ['alice']);
+  await new Promise((r) => setTimeout(r, 300));
+  t.same(judged, ['alice', 'bob'], 'then the next');
+  t.equal(reg.size, 1, 'one without expiry stays');
+});
