@@ -57,18 +57,12 @@ export function isNavigation(req: IncomingMessage, rest: string): boolean {
 
 export function createProxy(deps: ProxyDeps) {
   const ctx: ForwardContext = { authorization: '', proto: new URL(deps.publicOrigin).protocol.slice(0, -1), publicHost: new URL(deps.publicOrigin).host };
-  const upgrades = new OpenUpgrades(async (u) => {
-    try {
-      const p = await deps.auth.recheck(u.principal);
-      return p && !accessDenied(p, u.key, deps) ? p : null;
-    } catch (err) {
-      // Closed on an error: the client reconnects and is judged afresh, where keeping it would be a guess.
-      deps.log.error({ err, user: u.principal.name, server: describe(u.key) }, 'recheck of an open WebSocket failed');
-      return null;
-    }
-  }, (closed) => {
-    deps.log.info({ count: closed.length, openers: [...new Set(closed.map((u) => u.principal.name))], servers: [...new Set(closed.map((u) => describe(u.key)))] },
-      'closed WebSockets their openers may no longer use');
+  const upgrades = new OpenUpgrades({
+    recheck: (p) => deps.auth.recheck(p),
+    allows: (p, key) => !accessDenied(p, key, deps),
+    onClosed: (closed) => deps.log.info({ count: closed.length, openers: [...new Set(closed.map((u) => u.principal.name))],
+      servers: [...new Set(closed.map((u) => describe(u.key)))] }, 'closed WebSockets their openers may no longer use'),
+    onError: (err, u) => deps.log.error({ err, user: u.principal.name, server: describe(u.key) }, 'recheck of an open WebSocket failed; closed'),
   });
 
   function resolve(req: IncomingMessage, reply: (status: number, message: string, canonical?: string) => void) {

@@ -15,24 +15,27 @@ export interface OpenUpgrade {
   readonly close: () => void;
 }
 
-/** The principal as it now stands if it may still use the upgrade's server, else null. */
-export type Judge = (u: OpenUpgrade) => Promise<Principal | null>;
+export interface UpgradeJudge {
+  /** The principal as its credential now stands (store, not caches), or null. */
+  recheck(p: Principal): Promise<Principal | null>;
+  /** Whether that principal may open the server. */
+  allows(p: Principal, key: ServerKey): boolean;
+  onClosed(closed: OpenUpgrade[]): void;
+  /** A recheck that failed: its upgrades are closed (the client reconnects and is judged afresh). */
+  onError(err: unknown, u: OpenUpgrade): void;
+}
 
 /** setTimeout's longest delay (~24.8 days); a later expiry wakes the sweep early, which then sets it again. */
 const MAX_DELAY_MS = 2 ** 31 - 1;
 
 export class OpenUpgrades {
   readonly #open = new Set<OpenUpgrade>();
-  readonly #judge: Judge;
-  readonly #onClosed: (closed: OpenUpgrade[]) => void;
+  readonly #judge: UpgradeJudge;
   #generation = 0;
   #sweepAt = Infinity;
   #sweepTimer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(judge: Judge, onClosed: (closed: OpenUpgrade[]) => void) {
-    this.#judge = judge;
-    this.#onClosed = onClosed;
-  }
+  constructor(judge: UpgradeJudge) { this.#judge = judge; }
 
   /** Counts rechecks. Take it before authenticating an upgrade and pass it to `add`: a recheck that ran in
    *  between could not see the upgrade, so it is judged as it opens. */
@@ -55,12 +58,21 @@ export class OpenUpgrades {
     return picked.length ? this.#judgeAll(picked) : Promise.resolve();
   };
 
+  /** Never rejects. Upgrades opened with one credential share its principal object (the auth cache hands out
+   *  one per credential), so a tab's several WebSockets cost one store read, and keep sharing the fresh one. */
   async #judgeAll(list: OpenUpgrade[]): Promise<void> {
-    const verdicts = await Promise.all(list.map((u) => this.#judge(u).catch(() => null)));
+    const fresh = new Map<Principal, Promise<Principal | null>>();
+    for (const u of list) if (!fresh.has(u.principal)) fresh.set(u.principal, this.#judge.recheck(u.principal));
     const closed: OpenUpgrade[] = [];
-    list.forEach((u, i) => {
-      const p = verdicts[i];
-      if (p) {
+    for (const u of list) {
+      let p: Principal | null;
+      try {
+        p = await fresh.get(u.principal)!;
+      } catch (err) {
+        this.#judge.onError(err, u);
+        p = null;
+      }
+      if (p && this.#judge.allows(p, u.key)) {
         u.principal = p;
         this.#sweepBy(p.expiresMs);
       } else if (this.#open.has(u)) {
@@ -68,12 +80,12 @@ export class OpenUpgrades {
         u.close();
         closed.push(u);
       }
-    });
-    if (closed.length) this.#onClosed(closed);
+    }
+    if (closed.length) this.#judge.onClosed(closed);
   }
 
   #sweepBy(expiresMs: number | undefined): void {
-    if (expiresMs === undefined || expiresMs >= this.#sweepAt) return;
+    if (expiresMs === undefined || !(expiresMs < this.#sweepAt)) return;     // NaN never arms the timer
     clearTimeout(this.#sweepTimer);
     this.#sweepAt = expiresMs;
     this.#sweepTimer = setTimeout(this.#sweep, Math.min(Math.max(0, expiresMs - Date.now()), MAX_DELAY_MS));
@@ -89,7 +101,7 @@ export class OpenUpgrades {
     for (const u of this.#open) {
       const at = u.principal.expiresMs ?? Infinity;
       if (at <= now) expired.push(u);
-      else next = Math.min(next, at);
+      else if (at < next) next = at;
     }
     if (next !== Infinity) this.#sweepBy(next);
     if (expired.length) void this.#judgeAll(expired);

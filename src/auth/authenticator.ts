@@ -45,6 +45,8 @@ export class Authenticator {
   readonly #byCookie = new Map<string, { principal: Principal; expMs: number; cachedAt: number }>();
   readonly #byTokenHash = new Map<string, { principal: Principal; expMs: number; cachedAt: number }>();
   readonly #forgetListeners: ((affected: (p: Principal) => boolean) => void)[] = [];
+  /** Bumped by every forget: a lookup that read the store before one must not cache what it read. */
+  #epoch = 0;
 
   constructor(store: Store, sessions: SessionCodec, serviceToken?: string) {
     this.#store = store;
@@ -92,20 +94,22 @@ export class Authenticator {
   }
 
   async #fromCookie(cookie: string): Promise<Principal | null> {
+    const epoch = this.#epoch;
     const claims = await this.#sessions.verify(cookie);
     if (!claims) return null;
     const session = await this.#store.sessions.get(claims.sid);
-    if (!session || session.user !== claims.user || Date.parse(session.expiresAt) <= Date.now()) return null;
+    if (!session || session.user !== claims.user || !(Date.parse(session.expiresAt) > Date.now())) return null;
     const user = await this.#store.users.get(claims.user);
     if (!user) return null;
     const principal = sessionPrincipal(user, session);
-    this.#remember(this.#byCookie, cookie, { principal, expMs: claims.expMs, cachedAt: Date.now() });
+    if (epoch === this.#epoch) this.#remember(this.#byCookie, cookie, { principal, expMs: claims.expMs, cachedAt: Date.now() });
     return principal;
   }
 
   async #fromToken(secret: string): Promise<Principal | null> {
     const hash = hashToken(secret);
     const now = Date.now();
+    const epoch = this.#epoch;
     if (this.#serviceToken && this.#serviceToken.length === secret.length && timingSafeEqual(this.#serviceToken, Buffer.from(secret))) {
       const scopes = expandScopes(ADMIN_SCOPES);
       const principal: Principal = { kind: 'service', name: 'kicloud-service', admin: true, via: 'token', scopes, ownerScopes: scopes };
@@ -115,11 +119,11 @@ export class Authenticator {
     const token = await this.#store.tokens.findByHash(hash);
     if (!token) return null;
     const expMs = token.expiresAt ? Date.parse(token.expiresAt) : Infinity;
-    if (expMs <= now) return null;
+    if (!(expMs > now)) return null;                     // an unreadable expiry (NaN) counts as expired
     const user = await this.#store.users.get(token.user);
     if (!user) return null;
     const principal = tokenPrincipal(user, token);
-    this.#remember(this.#byTokenHash, hash, { principal, expMs, cachedAt: now });
+    if (epoch === this.#epoch) this.#remember(this.#byTokenHash, hash, { principal, expMs, cachedAt: now });
     this.#store.tokens.touch(token.id, new Date(now).toISOString()).catch(() => { /* last_activity is best effort */ });
     return principal;
   }
@@ -138,6 +142,7 @@ export class Authenticator {
   onForget(listener: (affected: (p: Principal) => boolean) => void): void { this.#forgetListeners.push(listener); }
 
   #forget(affected: (p: Principal) => boolean): void {
+    this.#epoch++;
     for (const map of [this.#byCookie, this.#byTokenHash]) for (const [k, v] of map) if (affected(v.principal)) map.delete(k);
     for (const listener of this.#forgetListeners) listener(affected);
   }
@@ -154,7 +159,7 @@ export class Authenticator {
       return session && session.user === user.name && Date.parse(session.expiresAt) > now ? sessionPrincipal(user, session) : null;
     }
     const token = (await this.#store.tokens.list(user.name)).find((t) => t.id === p.tokenId);
-    return token && !(token.expiresAt && Date.parse(token.expiresAt) <= now) ? tokenPrincipal(user, token) : null;
+    return token && (token.expiresAt === null || Date.parse(token.expiresAt) > now) ? tokenPrincipal(user, token) : null;
   }
 }
 

@@ -100,3 +100,29 @@ t.test('recheck reads the store, not the caches; forget tells listeners whom it 
   const service = { kind: 'service', name: 'kicloud-service', admin: true, via: 'token' } as never;
   t.equal(await auth.recheck(service), service, 'the service token (from the environment) stands');
 });
+
+t.test('a lookup that read the store before a revocation does not cache what it read', async (t) => {
+  for (const make of [tokenFor, cookieFor]) {
+    const cred = await make('alice');
+    const headers = 'sid' in cred ? { cookie: cred.header } : { authorization: cred.header };
+    const pending = auth.authenticate(headers);              // its store read happens now; caching comes later
+    if ('sid' in cred) {
+      const revoked = store.sessions.revoke(cred.sid as string);
+      auth.forgetSession(cred.sid as string);
+      await revoked;
+    } else {
+      const revoked = store.tokens.revoke(cred.id);
+      auth.forgetToken(cred.id);
+      await revoked;
+    }
+    await pending;
+    t.equal(auth.cached(headers), undefined, `${'sid' in cred ? 'session' : 'token'}: the revoked credential is not in the cache`);
+    t.equal(await auth.authenticate(headers), null, 'and is refused');
+  }
+});
+
+t.test('an unreadable expiry in the store counts as expired', async (t) => {
+  const { secret, token } = mintToken('alice', ['inherit']);
+  await store.tokens.add({ ...token, expiresAt: 'not a date' });
+  t.equal(await auth.authenticate({ authorization: `token ${secret}` }), null);
+});

@@ -7,39 +7,48 @@ import { OpenUpgrades, type OpenUpgrade } from '../../proxy/open-upgrades.ts';
 
 const principal = (name: string) => ({ kind: 'user', name, via: 'token' }) as Principal;
 
-function setup(verdict: (u: OpenUpgrade) => Principal | null | Error) {
-  const judged: string[] = [], closedBatches: string[][] = [];
-  const reg = new OpenUpgrades(async (u) => {
-    judged.push(u.key.user);
-    const v = verdict(u);
-    if (v instanceof Error) throw v;
-    return v;
-  }, (closed) => closedBatches.push(closed.map((u) => u.key.user)));
+function setup(verdict: (p: Principal) => Principal | null | Error, allows: (p: Principal, owner: string) => boolean = () => true) {
+  const judged: string[] = [], closedBatches: string[][] = [], errors: string[] = [];
+  const reg = new OpenUpgrades({
+    recheck: async (p) => {
+      judged.push(p.name);
+      const v = verdict(p);
+      if (v instanceof Error) throw v;
+      return v;
+    },
+    allows: (p, key) => allows(p, key.user),
+    onClosed: (closed) => closedBatches.push(closed.map((u) => u.key.user)),
+    onError: (err, u) => errors.push(`${u.key.user}: ${(err as Error).message}`),
+  });
   const closes: string[] = [];
-  const make = (opener: string, owner: string): OpenUpgrade => ({ principal: principal(opener), key: { user: owner, server: '' }, close: () => closes.push(owner) });
-  return { reg, judged, closedBatches, closes, make };
+  const make = (opener: string | Principal, owner: string): OpenUpgrade => ({
+    principal: typeof opener === 'string' ? principal(opener) : opener, key: { user: owner, server: '' }, close: () => closes.push(owner) });
+  return { reg, judged, closedBatches, closes, errors, make };
 }
 
 t.test('a recheck judges what it picks and closes what fails, once', async (t) => {
-  const { reg, judged, closedBatches, closes, make } = setup((u) => (u.key.user === 'alice' ? null : principal('ta-renewed')));
-  const [a, b, c] = [make('ta', 'alice'), make('ta', 'bob'), make('carol', 'carol')];
+  const renewed = principal('ta');
+  const { reg, judged, closedBatches, closes, make } = setup((p) => (p.name === 'ta' ? renewed : p), (_p, owner) => owner !== 'alice');
+  const ta = principal('ta');
+  const [a, b, c] = [make(ta, 'alice'), make(ta, 'bob'), make('carol', 'carol')];
   for (const u of [a, b, c]) reg.add(u, reg.generation);
   t.same(judged, [], 'adding with a current generation judges nothing');
   await reg.recheck((u) => u.principal.name === 'ta');
-  t.same(judged.sort(), ['alice', 'bob'], 'only the picked ones are judged');
-  t.same(closes, ['alice']);
+  t.same(judged, ['ta'], 'one credential, one recheck, for both of its upgrades');
+  t.same(closes, ['alice'], 'the one its opener may no longer open is closed');
   t.same(closedBatches, [['alice']], 'reported once, as one batch');
-  t.equal(b.principal.name, 'ta-renewed', 'a passing upgrade keeps the principal the judge found');
+  t.equal(b.principal, renewed, 'a passing upgrade keeps the principal the recheck found');
   t.equal(reg.size, 2);
   await reg.recheck(() => true);
   t.same(closes, ['alice'], 'a closed upgrade is not closed again');
 });
 
-t.test("a judge's error closes the upgrade", async (t) => {
-  const { reg, closes, make } = setup(() => new Error('store unreachable'));
+t.test("a recheck's error closes the upgrade and is reported", async (t) => {
+  const { reg, closes, errors, make } = setup(() => new Error('store unreachable'));
   reg.add(make('ta', 'alice'), reg.generation);
   await reg.recheck(() => true);
   t.same(closes, ['alice']);
+  t.same(errors, ['alice: store unreachable']);
   t.equal(reg.size, 0);
 });
 
@@ -49,7 +58,7 @@ t.test('authenticated before a recheck, opened after it: judged on opening', asy
   await reg.recheck(() => true);                  // nothing open yet: the upgrade is still connecting
   reg.add(make('ta', 'alice'), seen);
   await new Promise((r) => setImmediate(r));
-  t.same(judged, ['alice']);
+  t.same(judged, ['ta']);
   t.same(closes, ['alice']);
 });
 
@@ -69,9 +78,26 @@ t.test('a credential that expires is judged when it does, earliest first, with o
   later.principal.expiresMs = Date.now() + 400;
   for (const u of [later, never, soon]) reg.add(u, reg.generation);
   await new Promise((r) => setTimeout(r, 250));
-  t.same(judged, ['alice'], 'the first expiry, alone');
+  t.same(judged, ['ta'], 'the first expiry, alone');
   t.same(closes, ['alice']);
   await new Promise((r) => setTimeout(r, 300));
-  t.same(judged, ['alice', 'bob'], 'then the next');
+  t.same(judged, ['ta', 'tb'], 'then the next');
   t.equal(reg.size, 1, 'one without expiry stays');
+});
+
+t.test('an unreadable expiry (NaN) arms no timer', async (t) => {
+  const { reg, make } = setup(() => null);
+  const u = make('ta', 'alice');
+  u.principal.expiresMs = NaN;
+  const real = globalThis.setTimeout;
+  let armed = 0;
+  globalThis.setTimeout = ((fn: () => void, ms?: number) => { armed++; return real(fn, ms); }) as typeof setTimeout;
+  try {
+    reg.add(u, reg.generation);
+    await new Promise((r) => real(r, 50));
+  } finally {
+    globalThis.setTimeout = real;
+  }
+  t.equal(armed, 0, 'no timer, so none firing every millisecond');
+  t.equal(reg.size, 1);
 });
