@@ -61,13 +61,15 @@ export class OpenUpgrades {
   /** Never rejects. Upgrades opened with one credential share its principal object (the auth cache hands out
    *  one per credential), so a tab's several WebSockets cost one store read, and keep sharing the fresh one. */
   async #judgeAll(list: OpenUpgrade[]): Promise<void> {
+    // Read before any await: an overlapping judgement may replace an upgrade's principal meanwhile.
+    const asked = list.map((u) => u.principal);
     const fresh = new Map<Principal, Promise<Principal | null>>();
-    for (const u of list) if (!fresh.has(u.principal)) fresh.set(u.principal, this.#judge.recheck(u.principal));
+    for (const p of asked) if (!fresh.has(p)) fresh.set(p, this.#judge.recheck(p));
     const closed: OpenUpgrade[] = [];
-    for (const u of list) {
+    for (const [i, u] of list.entries()) {
       let p: Principal | null;
       try {
-        p = await fresh.get(u.principal)!;
+        p = await fresh.get(asked[i])!;
       } catch (err) {
         this.#judge.onError(err, u);
         p = null;

@@ -7,11 +7,13 @@ import { OpenUpgrades, type OpenUpgrade } from '../../proxy/open-upgrades.ts';
 
 const principal = (name: string) => ({ kind: 'user', name, via: 'token' }) as Principal;
 
-function setup(verdict: (p: Principal) => Principal | null | Error, allows: (p: Principal, owner: string) => boolean = () => true) {
+function setup(verdict: (p: Principal) => Principal | null | Error, allows: (p: Principal, owner: string) => boolean = () => true,
+  slow: string[] = []) {
   const judged: string[] = [], closedBatches: string[][] = [], errors: string[] = [];
   const reg = new OpenUpgrades({
     recheck: async (p) => {
       judged.push(p.name);
+      if (slow.includes(p.name)) await new Promise((r) => setTimeout(r, 20));
       const v = verdict(p);
       if (v instanceof Error) throw v;
       return v;
@@ -100,4 +102,14 @@ t.test('an unreadable expiry (NaN) arms no timer', async (t) => {
   }
   t.equal(armed, 0, 'no timer, so none firing every millisecond');
   t.equal(reg.size, 1);
+});
+
+t.test('overlapping rechecks: the second still judges what it picked, though the first renewed it meanwhile', async (t) => {
+  const { reg, closes, errors, make } = setup((p) => principal(p.name), undefined, ['carol']);
+  const [first, second] = [make('carol', 'carol'), make('ta', 'alice')];
+  for (const u of [first, second]) reg.add(u, reg.generation);
+  await Promise.all([reg.recheck(() => true), reg.recheck(() => true)]);
+  t.same(closes, [], 'nothing closed');
+  t.same(errors, []);
+  t.equal(reg.size, 2);
 });
