@@ -6,6 +6,9 @@ import type { Duplex } from 'node:stream';
 import type { Route } from '../src/routes/route-table.ts';
 import { FrameScanner } from './ws-activity.ts';
 
+/** How long a relay stays half-closed before both sockets are destroyed. */
+export const HALF_CLOSE_GRACE_MS = 5000;
+
 export interface UpgradeHooks {
   connectTimeoutMs: number;
   onActivity(): void;
@@ -79,15 +82,23 @@ function relay(client: Duplex, backend: Socket, hooks: UpgradeHooks): void {
   });
 
   let closed = false;
+  let lingering: ReturnType<typeof setTimeout> | undefined;
   const close = () => {
     if (closed) return;
     closed = true;
+    clearTimeout(lingering);
     client.destroy();
     backend.destroy();
     hooks.onClose();
   };
   client.once('close', close);
   backend.once('close', close);
+  // One side ended: `forward` ends the other, whose peer should then end too. One that keeps its half open (a
+  // backend that ignores the client's FIN, a client that ignores the backend's) would hold both sockets for
+  // ever, as configurable-http-proxy#434 found: after a grace period, both go.
+  const linger = () => { lingering ??= setTimeout(close, HALF_CLOSE_GRACE_MS).unref(); };
+  client.once('end', linger);
+  backend.once('end', linger);
 }
 
 /** Moves bytes from one socket to the other with backpressure, as pipe() does, showing each chunk to `look`
