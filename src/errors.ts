@@ -31,10 +31,3 @@ export class SpawnTimeout extends GatewayError {
   }
 }
 
-export class TooManySpawns extends GatewayError {
-  readonly retryAfterS: number;
-  constructor(retryAfterS: number) {
-    super('TOO_MANY_SPAWNS', 429, `too many servers are starting at once; retry in ${retryAfterS} s`);
-    this.retryAfterS = retryAfterS;
-  }
-}

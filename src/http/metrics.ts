@@ -17,6 +17,7 @@ export class Metrics {
   readonly #spawns = new Histogram({ name: 'kicloud_spawn_duration_seconds', help: 'Spawn request to ready (or failure)',
     labelNames: ['status'], buckets: [0.25, 0.5, 1, 2, 3, 5, 10, 20, 30, 60, 120, 300], registers: [this.registry] });
   readonly running = new Gauge({ name: 'kicloud_running_servers', help: 'User servers with a live route', registers: [this.registry] });
+  readonly spawnsWaiting = new Gauge({ name: 'kicloud_spawns_waiting', help: 'Spawns waiting for a start slot (spawn.concurrent_spawn_limit)', registers: [this.registry] });
   readonly websockets = new Gauge({ name: 'kicloud_proxy_websockets', help: 'Open proxied WebSocket connections', registers: [this.registry] });
   readonly culls = new Counter({ name: 'kicloud_culls_total', help: 'Servers stopped by the culler', labelNames: ['reason'], registers: [this.registry] });
 

@@ -5,7 +5,7 @@ import { createServer } from './node-http.ts';
 import { createHttpsServer, type TlsPair } from './tls.ts';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { can } from '../auth/authenticator.ts';
-import { GatewayError, TooManySpawns } from '../errors.ts';
+import { GatewayError } from '../errors.ts';
 import { redactUrl } from '../log.ts';
 import { requestId } from './request-id.ts';
 import { createProxy, rejectUpgrade } from '../../proxy/handle.ts';
@@ -119,7 +119,7 @@ export async function buildHttpServer(ctx: HubContext, tls?: TlsPair) {
     const status = err instanceof GatewayError ? err.status : err.statusCode && err.statusCode < 500 ? err.statusCode : 500;
     const message = err instanceof GatewayError || status < 500 ? err.message : 'internal error; the gateway log has the details';
     if (status >= 500) ctx.log.error({ err, reqId: req.id, method: req.method, url: redactUrl(req.url) }, 'request failed');
-    if (err instanceof TooManySpawns || err instanceof TooManyGuesses) reply.header('retry-after', String(err.retryAfterS));
+    if (err instanceof TooManyGuesses) reply.header('retry-after', String(err.retryAfterS));
     const wantsHtml = !req.url.startsWith('/hub/api') && (req.headers.accept ?? '').includes('text/html');
     if (wantsHtml) {
       reply.code(status).type('text/html').send(page(`Error ${status}`, `<div class="card"><h1>Error ${status}</h1><p class="error">${esc(message)}</p></div>`));

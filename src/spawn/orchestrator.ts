@@ -4,7 +4,7 @@
 import type { Profile } from '../../config/schema.ts';
 import type { ServerHandle, Spawner } from '../../spawners/spawner.ts';
 import type { GatewayConfig } from '../config/load.ts';
-import { badRequest, GatewayError, SpawnError, TooManySpawns } from '../errors.ts';
+import { badRequest, GatewayError, SpawnError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { describeServer as describe, serverPrefix } from '../routes/paths.ts';
 import { routeId, type RouteTable } from '../routes/route-table.ts';
@@ -14,6 +14,7 @@ import { mintServerToken } from './server-token.ts';
 import type { Metrics } from '../http/metrics.ts';
 import { singleUserEnv } from './env.ts';
 import { SpawnProgress } from './progress.ts';
+import { SpawnSlots } from './spawn-slots.ts';
 import { waitUntilReady } from './readiness.ts';
 
 const LISTENER_RECHECK_MS = 2000;
@@ -31,9 +32,9 @@ export class Orchestrator {
   readonly #metrics: Metrics;
   readonly #hubApiUrl: string;
   readonly #runs = new Map<string, Run>();          // the latest spawn per server, kept after it ends
+  readonly #slots: SpawnSlots;
   readonly #stopping = new Map<string, Promise<void>>();
   readonly #named = new Set<string>();               // "user/server" of every named server, for path routing
-  #pendingCount = 0;
 
   readonly #forgetToken: (id: string) => void;
 
@@ -47,6 +48,7 @@ export class Orchestrator {
     this.#log = o.log;
     this.#metrics = o.metrics;
     this.#hubApiUrl = o.hubApiUrl;
+    this.#slots = new SpawnSlots(o.config.spawn.concurrent_spawn_limit);
     for (const sp of this.#spawners.values()) {
       sp.onStopped((key, status) => {
         this.#exited(key, status.running ? '' : status.reason).catch((err) => this.#log.error({ err, ...key }, 'recording an exit failed'));
@@ -106,7 +108,6 @@ export class Orchestrator {
     if (current && !current.progress.done) return this.#await(current, opts.waitMs);
     if (this.#routes.get(id)) throw badRequest(`${describe(key)} is already running`);
     if (this.#stopping.has(id)) throw badRequest(`${describe(key)} is stopping; try again in a moment`);
-    if (this.#pendingCount >= this.#config.spawn.concurrent_spawn_limit) throw new TooManySpawns(10);
     const profile = opts.profile ? this.profile(opts.profile) : this.#config.profiles[0];
     if (!profile) throw badRequest(`no profile named "${opts.profile}"; choose one of ${this.#config.profiles.map((p) => p.name).join(', ')}`);
     const spawner = this.#spawnerFor(profile);
@@ -128,8 +129,7 @@ export class Orchestrator {
     const abort = new AbortController();
     const run: Run = { progress, abort, done: Promise.resolve(), profile: profile.name };
     this.#runs.set(id, run);
-    this.#pendingCount++;
-    run.done = this.#spawn(key, profile, spawner, secret, run).finally(() => { this.#pendingCount--; });
+    run.done = this.#spawn(key, profile, spawner, secret, run);
     return this.#await(run, opts.waitMs);
   }
 
@@ -149,7 +149,19 @@ export class Orchestrator {
     log.info({ profile: profile.name }, 'spawn requested');
     emit(0, `Spawn requested for ${describe(key)} (${profile.display_name})`);
     let handle: ServerHandle | undefined;
+    let release: (() => void) | undefined;
     try {
+      let waited = false;
+      release = await this.#slots.acquire(run.abort.signal, (ahead) => {
+        waited = true;
+        this.#metrics.spawnsWaiting.set(this.#slots.waiting);
+        emit(0, `Waiting to start: ${ahead ? `${ahead} ${ahead === 1 ? 'spawn' : 'spawns'} ahead of yours` : 'yours is next'} ` +
+          `(at most ${this.#config.spawn.concurrent_spawn_limit} start at once)`);
+      });
+      if (waited) {
+        this.#metrics.spawnsWaiting.set(this.#slots.waiting);
+        emit(0, 'Your turn: starting');
+      }
       handle = await spawner.start({
         key, profile, baseUrl: prefix, signal: run.abort.signal,
         env: singleUserEnv({ key, token, prefix, hubApiUrl: this.#hubApiUrl }),
@@ -188,6 +200,9 @@ export class Orchestrator {
       await this.#store.servers.transition(key, ['pending'], 'stopped', { url: null, handle: {}, started: null });
       const ev = run.progress.emit({ progress: 100, failed: true, message });
       void this.#store.events.append(key, ev).catch(() => {});
+    } finally {
+      release?.();
+      this.#metrics.spawnsWaiting.set(this.#slots.waiting);
     }
   }
 

@@ -152,16 +152,34 @@ t.test('named servers: created through the API, routed by JupyterHub\'s rule, li
   t.equal(JSON.parse(gone.body).url, '/user/alice/two/x', 'after removal the path belongs to the default server again');
 });
 
-t.test('more starts at once than concurrent_spawn_limit → 429 with Retry-After', async (t) => {
-  const limited = await Gateway.start({ config: { spawn: { concurrent_spawn_limit: 1, slow_spawn_timeout: 0.1 }, profiles: [echoProfile('slow', { command: ['/bin/sh', '-c', 'sleep 3', '{port}'], start_timeout: 5 })] } });
+t.test('more starts at once than concurrent_spawn_limit wait in line, told their place; a wait can be cancelled', async (t) => {
+  // Ready one second after launch, so that starts overlap.
+  const late = echoProfile('late', { command: ['/bin/sh', '-c', 'sleep 1; exec "$0" "$@"', ...ECHO_COMMAND] });
+  const limited = await Gateway.start({ config: { spawn: { concurrent_spawn_limit: 1, slow_spawn_timeout: 0.1 }, profiles: [late] } });
   t.teardown(() => limited.cleanup());
-  await limited.addUser('u1');
-  await limited.addUser('u2');
-  t.equal((await limited.api('POST', '/hub/api/users/u1/server')).status, 202);
-  const second = await limited.api('POST', '/hub/api/users/u2/server');
-  t.equal(second.status, 429);
-  t.ok(Number(second.headers.get('retry-after')) > 0, 'Retry-After');
-  t.match(second.body.message, /too many servers are starting at once/);
+  for (const u of ['u1', 'u2', 'u3', 'u4']) await limited.addUser(u);
+  const events = async (u: string) => {
+    const r = await fetch(`${limited.url}/hub/api/users/${u}/server/progress`, { headers: { authorization: `token ${limited.adminToken}` } });
+    return (await r.text()).split('\n\n').filter((l) => l.startsWith('data: ')).map((l) => JSON.parse(l.slice(6)));
+  };
+  for (const u of ['u1', 'u2', 'u3']) t.equal((await limited.api('POST', `/hub/api/users/${u}/server`)).status, 202, `${u}: 202, pending`);
+  t.match((await limited.api('GET', '/metrics')).text, /^kicloud_spawns_waiting 2$/m, 'two wait');
+  t.equal((await limited.api('POST', '/hub/api/users/u4/server')).status, 202);
+  t.equal((await limited.api('DELETE', '/hub/api/users/u4/server?pending_only=1')).status, 204, 'a waiting spawn is cancelled');
+  const u4 = await events('u4');
+  t.match(u4.at(-1), { failed: true, message: 'Spawn cancelled' });
+  t.notOk(u4.some((e) => /Server launched/.test(e.message)), 'and never launched anything');
+
+  const u3 = await events('u3');
+  t.match(u3.at(-1), { progress: 100, ready: true }, 'the third becomes ready in its turn');
+  const messages = u3.map((e) => e.message);
+  const waits = messages.filter((m) => m.startsWith('Waiting to start'));
+  t.same(waits, ['Waiting to start: 1 spawn ahead of yours (at most 1 start at once)', 'Waiting to start: yours is next (at most 1 start at once)'],
+    'its place, as the line moved');
+  t.ok(messages.indexOf('Your turn: starting') < messages.findIndex((m) => /Server launched/.test(m)), 'launched only after its turn');
+  const started = await Promise.all(['u1', 'u2', 'u3'].map(async (u) => Date.parse((await limited.api('GET', `/hub/api/users/${u}`)).body.servers[''].started)));
+  t.ok(started[0] <= started[1] && started[1] <= started[2], 'first come, first served');
+  t.match((await limited.api('GET', '/metrics')).text, /^kicloud_spawns_waiting 0$/m);
 });
 
 t.test('pending_only: a DELETE that cancels a spawn and never stops a running server', async (t) => {
