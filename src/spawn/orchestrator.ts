@@ -139,7 +139,7 @@ export class Orchestrator {
   }
 
   async #spawn(key: ServerKey, profile: Profile, spawner: Spawner, token: string, run: Run): Promise<void> {
-    const t0 = performance.now();
+    let t0 = performance.now();
     const prefix = serverPrefix(key.user, key.server);
     const emit = (progress: number, message: string) => {
       const e = run.progress.emit({ progress, message });
@@ -153,14 +153,20 @@ export class Orchestrator {
     try {
       let waited = false;
       release = await this.#slots.acquire(run.abort.signal, (ahead) => {
-        waited = true;
         this.#metrics.spawnsWaiting.set(this.#slots.waiting);
-        emit(0, `Waiting to start: ${ahead ? `${ahead} ${ahead === 1 ? 'spawn' : 'spawns'} ahead of yours` : 'yours is next'} ` +
-          `(at most ${this.#config.spawn.concurrent_spawn_limit} start at once)`);
+        const message = `Waiting to start: ${ahead ? `${ahead} ${ahead === 1 ? 'spawn' : 'spawns'} ahead of yours` : 'yours is next'} ` +
+          `(at most ${this.#config.spawn.concurrent_spawn_limit} start at once)`;
+        // The first place is stored; later ones replace it in memory only: every move of the line tells every
+        // waiting spawn, and a store write each would cost the event loop O(line²) writes.
+        if (waited) run.progress.emit({ progress: 0, message }, { replace: true });
+        else emit(0, message);
+        waited = true;
       });
+      run.abort.signal.throwIfAborted();                   // a stop that came with the slot: launch nothing
       if (waited) {
         this.#metrics.spawnsWaiting.set(this.#slots.waiting);
         emit(0, 'Your turn: starting');
+        t0 = performance.now();                            // spawn duration without the wait
       }
       handle = await spawner.start({
         key, profile, baseUrl: prefix, signal: run.abort.signal,

@@ -11,10 +11,13 @@ export class SpawnProgress {
   get done(): boolean { return this.#done; }
   get last(): SpawnEvent | undefined { return this.events[this.events.length - 1]; }
 
-  emit(e: Omit<SpawnEvent, 'ts'>): SpawnEvent {
+  /** `replace`: the event supersedes the last one, which late subscribers then no longer see (a place in the
+   *  line that moved: 500 waiting spawns must not each keep 500 of them). Followers get it as a new event. */
+  emit(e: Omit<SpawnEvent, 'ts'>, o: { replace?: boolean } = {}): SpawnEvent {
     if (this.#done) return this.last!;
     const event = { ts: new Date().toISOString(), ...e };
-    this.events.push(event);
+    if (o.replace && this.events.length) this.events[this.events.length - 1] = event;
+    else this.events.push(event);
     if (event.ready || event.failed) this.#done = true;
     for (const fn of this.#listeners) fn(event);
     if (this.#done) this.#listeners.clear();

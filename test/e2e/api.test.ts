@@ -163,6 +163,7 @@ t.test('more starts at once than concurrent_spawn_limit wait in line, told their
     return (await r.text()).split('\n\n').filter((l) => l.startsWith('data: ')).map((l) => JSON.parse(l.slice(6)));
   };
   for (const u of ['u1', 'u2', 'u3']) t.equal((await limited.api('POST', `/hub/api/users/${u}/server`)).status, 202, `${u}: 202, pending`);
+  const u3Events = events('u3');                     // followed from now on, as its pending page would
   t.match((await limited.api('GET', '/metrics')).text, /^kicloud_spawns_waiting 2$/m, 'two wait');
   t.equal((await limited.api('POST', '/hub/api/users/u4/server')).status, 202);
   t.equal((await limited.api('DELETE', '/hub/api/users/u4/server?pending_only=1')).status, 204, 'a waiting spawn is cancelled');
@@ -170,7 +171,7 @@ t.test('more starts at once than concurrent_spawn_limit wait in line, told their
   t.match(u4.at(-1), { failed: true, message: 'Spawn cancelled' });
   t.notOk(u4.some((e) => /Server launched/.test(e.message)), 'and never launched anything');
 
-  const u3 = await events('u3');
+  const u3 = await u3Events;
   t.match(u3.at(-1), { progress: 100, ready: true }, 'the third becomes ready in its turn');
   const messages = u3.map((e) => e.message);
   const waits = messages.filter((m) => m.startsWith('Waiting to start'));
