@@ -6,7 +6,7 @@ import type { Duplex } from 'node:stream';
 import type { Route } from '../src/routes/route-table.ts';
 import { FrameScanner } from './ws-activity.ts';
 
-/** How long a relay stays half-closed before both sockets are destroyed. */
+/** How long a half-closed relay may move nothing before both sockets are destroyed. */
 export const HALF_CLOSE_GRACE_MS = 5000;
 
 export interface UpgradeHooks {
@@ -60,14 +60,18 @@ function relay(client: Duplex, backend: Socket, hooks: UpgradeHooks): void {
   const fromClient = new FrameScanner();
   const fromBackend = new FrameScanner();
   let handshakeDone = false, isWebSocket = false, pendingHead = '';
+  let halfClosed = false;
+  let linger = () => {};
 
   // One 'data' listener per direction both scans and forwards: pipe() plus a second listener was measurably
   // slower (bench/proxy WebSocket msgs/s 0.89× the floor's against 0.93-1.0×), as every emit then walks a
   // copied listener array and pipe's own bookkeeping.
   forward(client, backend, (chunk) => {
+    if (halfClosed) linger();
     if (isWebSocket && fromClient.scan(chunk)) hooks.onActivity();
   });
   forward(backend, client, (chunk) => {
+    if (halfClosed) linger();
     if (!handshakeDone) {
       // The backend's answer to the handshake: only a 101 turns the rest into WebSocket frames.
       const text = pendingHead + chunk.toString('latin1');
@@ -81,24 +85,25 @@ function relay(client: Duplex, backend: Socket, hooks: UpgradeHooks): void {
     } else if (isWebSocket && fromBackend.scan(chunk)) hooks.onActivity();
   });
 
+  // How a relay ends. Either side's 'close' ends it for the hooks, and the other side is ended gently
+  // (destroySoon: what is still buffered for it goes out first). Once half-closed (a side ended, or gone with
+  // bytes still on their way to the other), a relay that moves nothing for HALF_CLOSE_GRACE_MS is cut: a peer
+  // that keeps its half open would otherwise hold both sockets for ever (configurable-http-proxy#434).
   let closed = false;
-  let lingering: ReturnType<typeof setTimeout> | undefined;
-  const close = () => {
-    if (closed) return;
-    closed = true;
-    clearTimeout(lingering);
-    client.destroy();
-    backend.destroy();
-    hooks.onClose();
+  let idle: ReturnType<typeof setTimeout> | undefined;
+  const cut = () => { client.destroy(); backend.destroy(); };
+  linger = () => { clearTimeout(idle); idle = setTimeout(cut, HALF_CLOSE_GRACE_MS).unref(); };
+  const ended = () => { if (!halfClosed) { halfClosed = true; linger(); } };
+  const gone = (other: Duplex) => () => {
+    if (!closed) { closed = true; hooks.onClose(); }
+    if (other.destroyed) return void clearTimeout(idle);
+    ended();
+    (other as Socket).destroySoon();
   };
-  client.once('close', close);
-  backend.once('close', close);
-  // One side ended: `forward` ends the other, whose peer should then end too. One that keeps its half open (a
-  // backend that ignores the client's FIN, a client that ignores the backend's) would hold both sockets for
-  // ever, as configurable-http-proxy#434 found: after a grace period, both go.
-  const linger = () => { lingering ??= setTimeout(close, HALF_CLOSE_GRACE_MS).unref(); };
-  client.once('end', linger);
-  backend.once('end', linger);
+  client.once('end', ended);
+  backend.once('end', ended);
+  client.once('close', gone(backend));
+  backend.once('close', gone(client));
 }
 
 /** Moves bytes from one socket to the other with backpressure, as pipe() does, showing each chunk to `look`

@@ -7,6 +7,7 @@
 import t from 'tap';
 import { readdirSync } from 'node:fs';
 import { request } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
 import { HALF_CLOSE_GRACE_MS } from '../../proxy/upgrade.ts';
@@ -81,4 +82,51 @@ t.test('HTTP requests abandoned before the server answered', async (t) => {
   const after = await settles(baseline);
   t.ok(after.ok, `every socket given back (${after.fds} descriptors, baseline ${baseline})`);
   t.equal((await gw.api('GET', '/user/alice/api/status', { token })).status, 200, 'and the server is still served');
+});
+
+/** A WebSocket handshake through the gateway on a raw socket (half-closable); resolves once the 101 is read. */
+function rawUpgrade(path: string): Promise<{ socket: Socket; afterHead: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port: gw.port, allowHalfOpen: true });
+    socket.once('error', reject);
+    socket.once('connect', () => socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nAuthorization: token ${token}\r\n\r\n`));
+    let head = Buffer.alloc(0);
+    const onData = (d: Buffer) => {
+      head = Buffer.concat([head, d]);
+      const end = head.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      socket.off('data', onData);
+      socket.pause();
+      if (!/^HTTP\/1.1 101 /.test(head.toString('latin1'))) return reject(new Error(head.toString('latin1', 0, end)));
+      resolve({ socket, afterHead: head.subarray(end + 4) });
+    };
+    socket.on('data', onData);
+  });
+}
+
+t.test('a client that half-closes while its server still sends keeps receiving past the grace', async (t) => {
+  const { socket } = await rawUpgrade('/user/alice/ws-stream');
+  let bytes = 0;
+  socket.on('data', (d: Buffer) => { bytes += d.length; });
+  socket.resume();
+  socket.end();                                       // our half: done; the server's: still streaming
+  let closed = false;
+  socket.once('close', () => { closed = true; });
+  await sleep(HALF_CLOSE_GRACE_MS + 1000);
+  const before = bytes;
+  await sleep(500);
+  t.notOk(closed, 'still open after the grace');
+  t.ok(bytes > before, 'and still receiving');
+  socket.destroy();
+});
+
+t.test("a server's last bytes reach a slow client before the connection goes", async (t) => {
+  const { socket, afterHead } = await rawUpgrade('/user/alice/ws-burst');
+  await sleep(1000);                                  // read nothing for a while: the gateway holds what it got
+  let received = afterHead.length;
+  socket.on('data', (d: Buffer) => { received += d.length; });
+  await new Promise((r) => { socket.once('end', r); socket.resume(); });
+  t.equal(received, 10 + 8 * 1024 * 1024, 'the whole 8 MiB frame, then the end');
+  socket.destroy();
 });
