@@ -70,6 +70,12 @@ export async function serve(config: GatewayConfig, opts: ServeOptions = {}) {
     version: VERSION,
   }, tlsPair);
   const culler = new Culler({ config, store, routes, activity, metrics, log, stop: (k, r) => orchestrator.stop(k, r) });
+  // `kicloud user passwd` beside a serving gateway ends sessions in the store: refused here within a second, with
+  // the WebSockets they opened, rather than served from the credential cache for 10 s and kept open for ever.
+  const stopWatchingStore = store.watchOtherWriters(() => {
+    auth.forgetAll();
+    groups.reload().catch((err) => log.error({ err }, 'reloading groups after a change by another process failed'));
+  });
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -109,6 +115,7 @@ export async function serve(config: GatewayConfig, opts: ServeOptions = {}) {
     await activity.close();
     await routes.close();
     for (const s of spawners.values()) await s.close();
+    stopWatchingStore();
     await store.close();
     process.off('SIGHUP', onSighup);           // last: a SIGHUP while closing must not cut the store's close short
   })());

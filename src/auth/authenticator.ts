@@ -138,6 +138,8 @@ export class Authenticator {
   forgetSession(sid: string): void { this.#forget((p) => p.sessionId === sid); }
   forgetToken(id: string): void { this.#forget((p) => p.tokenId === id); }
   forgetUser(name: string): void { this.#forget((p) => p.kind === 'user' && p.name === name); }
+  /** Everything: the store changed where this process cannot tell what (another process wrote it). */
+  forgetAll(): void { this.#forget(() => true); }
 
   onForget(listener: (affected: (p: Principal) => boolean) => void): void { this.#forgetListeners.push(listener); }
 

@@ -102,5 +102,8 @@ export interface Store {
     tail(key: ServerKey, n: number): Promise<SpawnEvent[]>;
     clear(key: ServerKey): Promise<void>;
   };
+  /** Calls `listener` after another process committed a change (the CLI beside a serving gateway), within about
+   *  a second; never for this process's own changes. Returns what stops watching. */
+  watchOtherWriters(listener: () => void): () => void;
   close(): Promise<void>;
 }

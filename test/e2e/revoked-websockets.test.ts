@@ -3,9 +3,11 @@
  *  through closes what those may no longer open, within a second, and nothing else (proxy/open-upgrades.ts). A fast
  *  stand-in server (it echoes WebSocket frames) keeps this file quick; the relay is the same for Jupyter's. */
 import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
-import { echoProfile, Gateway } from '../helpers/gateway.ts';
+import { echoProfile, Gateway, ROOT } from '../helpers/gateway.ts';
 
 const gw = await Gateway.start({ config: { profiles: [echoProfile()] } });
 t.teardown(() => gw.cleanup());
@@ -100,6 +102,16 @@ t.test('a password set by an admin ends the sessions and their WebSockets; token
   t.equal((await gw.api('PATCH', '/hub/api/users/bob', { body: { password: 'a-new-password-2' } })).status, 200);
   t.ok(await closesWithin(bySession), "the session's WebSocket is closed");
   t.ok(await echoes(byToken), "the token's relays");
+});
+
+t.test('kicloud user passwd beside the serving gateway: its sessions refused and their WebSockets closed within a second or two', async (t) => {
+  const cookie = await gw.login('bob', 'a-new-password-2');
+  const ws = await open('bob', { cookie });
+  const cli = spawnSync(path.join(ROOT, 'bin/kicloud'), ['user', 'passwd', 'bob', '--password-stdin', '--config', gw.configFile],
+    { input: 'a-third-password-3\n', encoding: 'utf8', env: { PATH: `${path.dirname(process.execPath)}:/usr/bin:/bin` } });
+  t.equal(cli.status, 0, cli.stderr);
+  t.ok(await closesWithin(ws, 2500), 'the WebSocket is closed');
+  t.equal((await gw.raw('GET', '/hub/api/user', { cookie })).status, 403, 'and the session refused, before the 10 s cache would have let it go');
 });
 
 t.test('a token that expires closes what it opened when it does', async (t) => {

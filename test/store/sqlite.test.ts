@@ -76,3 +76,21 @@ t.test('kill -9 at any moment loses nothing committed', async (t) => {
     await s.close();
   }
 });
+
+t.test("another process's commits are noticed within about a second; this store's own are not", async (t) => {
+  const file = path.join(dir, 'watch.sqlite');
+  const [mine, other] = [new SqliteStore(file), new SqliteStore(file)];
+  t.teardown(async () => { await mine.close(); await other.close(); });
+  let calls = 0;
+  const stop = mine.watchOtherWriters(() => { calls++; });
+  await mine.users.add({ name: 'own', admin: false, passwordHash: null, created: new Date().toISOString(), lastActivity: null });
+  await sleep(1300);
+  t.equal(calls, 0, 'its own change: nothing');
+  await other.users.add({ name: 'cli', admin: false, passwordHash: null, created: new Date().toISOString(), lastActivity: null });
+  await sleep(1300);
+  t.equal(calls, 1, "another connection's change: once");
+  stop();
+  await other.users.remove('cli');
+  await sleep(1300);
+  t.equal(calls, 1, 'stopped: no more');
+});

@@ -176,6 +176,17 @@ export class SqliteStore implements Store {
     clear: async (k: ServerKey) => { this.#q('DELETE FROM spawn_events WHERE user = ? AND server = ?').run(k.user, k.server); },
   };
 
+  // SQLite's data_version changes, for this connection, exactly when another connection has committed.
+  watchOtherWriters(listener: () => void): () => void {
+    const version = () => Number((this.#q('PRAGMA data_version').get() as Row).data_version);
+    let seen = version();
+    const timer = setInterval(() => {
+      const now = version();
+      if (now !== seen) { seen = now; listener(); }
+    }, 1000).unref();
+    return () => clearInterval(timer);
+  }
+
   async close(): Promise<void> { this.#db.close(); }
 }
 
