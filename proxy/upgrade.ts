@@ -60,8 +60,14 @@ function relay(client: Duplex, backend: Socket, hooks: UpgradeHooks): void {
   const fromClient = new FrameScanner();
   const fromBackend = new FrameScanner();
   let handshakeDone = false, isWebSocket = false, pendingHead = '';
-  let halfClosed = false;
-  let linger = () => {};
+  // How a relay ends. Either side's 'close' ends it for the hooks, and the other side is ended gently
+  // (destroySoon: what is still buffered for it goes out first). Once half-closed (a side ended, or gone with
+  // bytes still on their way to the other), a relay that moves nothing for HALF_CLOSE_GRACE_MS is cut: a peer
+  // that keeps its half open would otherwise hold both sockets for ever (configurable-http-proxy#434).
+  let halfClosed = false, closed = false;
+  let idle: ReturnType<typeof setTimeout> | undefined;
+  const cut = () => { client.destroy(); backend.destroy(); };
+  const linger = () => { clearTimeout(idle); idle = setTimeout(cut, HALF_CLOSE_GRACE_MS).unref(); };
 
   // One 'data' listener per direction both scans and forwards: pipe() plus a second listener was measurably
   // slower (bench/proxy WebSocket msgs/s 0.89× the floor's against 0.93-1.0×), as every emit then walks a
@@ -85,14 +91,6 @@ function relay(client: Duplex, backend: Socket, hooks: UpgradeHooks): void {
     } else if (isWebSocket && fromBackend.scan(chunk)) hooks.onActivity();
   });
 
-  // How a relay ends. Either side's 'close' ends it for the hooks, and the other side is ended gently
-  // (destroySoon: what is still buffered for it goes out first). Once half-closed (a side ended, or gone with
-  // bytes still on their way to the other), a relay that moves nothing for HALF_CLOSE_GRACE_MS is cut: a peer
-  // that keeps its half open would otherwise hold both sockets for ever (configurable-http-proxy#434).
-  let closed = false;
-  let idle: ReturnType<typeof setTimeout> | undefined;
-  const cut = () => { client.destroy(); backend.destroy(); };
-  linger = () => { clearTimeout(idle); idle = setTimeout(cut, HALF_CLOSE_GRACE_MS).unref(); };
   const ended = () => { if (!halfClosed) { halfClosed = true; linger(); } };
   const gone = (other: Duplex) => () => {
     if (!closed) { closed = true; hooks.onClose(); }

@@ -98,7 +98,7 @@ export class Authenticator {
     const claims = await this.#sessions.verify(cookie);
     if (!claims) return null;
     const session = await this.#store.sessions.get(claims.sid);
-    if (!session || session.user !== claims.user || !(Date.parse(session.expiresAt) > Date.now())) return null;
+    if (!sessionStands(session, claims.user, Date.now())) return null;
     const user = await this.#store.users.get(claims.user);
     if (!user) return null;
     const principal = sessionPrincipal(user, session);
@@ -118,7 +118,7 @@ export class Authenticator {
     }
     const token = await this.#store.tokens.findByHash(hash);
     if (!token) return null;
-    const expMs = token.expiresAt ? Date.parse(token.expiresAt) : Infinity;
+    const expMs = tokenExpiresMs(token);
     if (!(expMs > now)) return null;                     // an unreadable expiry (NaN) counts as expired
     const user = await this.#store.users.get(token.user);
     if (!user) return null;
@@ -158,12 +158,17 @@ export class Authenticator {
     const now = Date.now();
     if (p.via === 'cookie') {
       const session = p.sessionId ? await this.#store.sessions.get(p.sessionId) : null;
-      return session && session.user === user.name && Date.parse(session.expiresAt) > now ? sessionPrincipal(user, session) : null;
+      return sessionStands(session, user.name, now) ? sessionPrincipal(user, session) : null;
     }
     const token = (await this.#store.tokens.list(user.name)).find((t) => t.id === p.tokenId);
-    return token && (token.expiresAt === null || Date.parse(token.expiresAt) > now) ? tokenPrincipal(user, token) : null;
+    return token && tokenExpiresMs(token) > now ? tokenPrincipal(user, token) : null;
   }
 }
+
+/** A session stands while it is its user's and before its expiry; an unreadable expiry (NaN) has passed. */
+const sessionStands = (s: Session | null, user: string, now: number): s is Session =>
+  s !== null && s.user === user && Date.parse(s.expiresAt) > now;
+const tokenExpiresMs = (t: Pick<Token, 'expiresAt'>): number => (t.expiresAt ? Date.parse(t.expiresAt) : Infinity);
 
 const sessionPrincipal = (user: User, session: Session): Principal => {
   const owner = ownerScopes(user);
@@ -174,7 +179,7 @@ const sessionPrincipal = (user: User, session: Session): Principal => {
 const tokenPrincipal = (user: User, token: Pick<Token, 'id' | 'scopes' | 'expiresAt'>): Principal => ({
   kind: 'user', name: user.name, admin: user.admin, via: 'token', tokenId: token.id,
   scopes: expandScopes(token.scopes, user), ownerScopes: ownerScopes(user),
-  ...(token.expiresAt ? { expiresMs: Date.parse(token.expiresAt) } : {}),
+  ...(token.expiresAt ? { expiresMs: tokenExpiresMs(token) } : {}),
 });
 
 export function ownerScopes(user: Pick<User, 'name' | 'admin'>): ScopeSet {
