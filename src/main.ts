@@ -19,7 +19,6 @@ import { USER_NAME } from './routes/paths.ts';
 import { RouteTable } from './routes/route-table.ts';
 import { Orchestrator } from './spawn/orchestrator.ts';
 import { SqliteStore } from './store/sqlite/sqlite-store.ts';
-import { collectStartUpGarbage } from './start-up-garbage.ts';
 import { buildSpawners } from '../spawners/registry.ts';
 
 export const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
@@ -100,10 +99,7 @@ export async function serve(config: GatewayConfig, opts: ServeOptions = {}) {
   culler.start();
   // undici loads a second after listening, unless a server needed it sooner: the start stays short, and a spawn
   // hours later does not load library files that an upgrade may have replaced on disk by then (src/undici.ts).
-  // Then one collection gives back what the start allocated (src/start-up-garbage.ts).
-  setTimeout(() => void routes.prepare().then(
-    () => collectStartUpGarbage().catch((err) => log.warn({ err }, 'the collection after the start failed; the gateway goes on')),
-    (err) => log.error({ err }, 'loading undici failed; the first spawn will try again')), 1000).unref();
+  setTimeout(() => void routes.prepare().catch((err) => log.error({ err }, 'loading undici failed; the first spawn will try again')), 1000).unref();
   log.info({ url: config.publicUrl.href, port, isolated: isRoot }, 'gateway listening');
 
   let closing: Promise<void> | undefined;
