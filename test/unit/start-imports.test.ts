@@ -13,6 +13,7 @@ import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { buildBundle } from '../../src/vendor/build.ts';
 import { bundleIsFresh, BUNDLED_PACKAGES, quickStamp, STAMP_FILE } from '../../src/vendor/bundle-spec.ts';
 import { ROOT } from '../helpers/gateway.ts';
@@ -66,6 +67,11 @@ t.test('with a fresh bundle, the bundled packages come from it and nothing of th
     ['/node_modules/ajv/dist/runtime/ucs2length.js'], 'only the config validator\'s required helper (CommonJS, by require) besides');
   t.same(l.builtins.filter((m) => m.includes('deps/undici')), [], 'Node\'s bundled undici stays unloaded');
   t.same(l.builtins.filter((m) => /^NativeModule (http2|https|dns)$/.test(m)), [], 'node:http2, node:https and node:dns stay unloaded');
+  // The hook resolves our own relative imports itself: the same files, each once, as Node's resolver finds.
+  // (src/vendor/ aside: this probe imports use-bundle.ts itself, the one without the bundle does not.)
+  const own = (x: Loaded) => x.urls.filter((u) => u.startsWith(pathToFileURL(path.join(ROOT, 'src')).href + '/') && !u.includes('/src/vendor/')).sort();
+  t.ok(own(l).length > 50, `our modules were loaded (${own(l).length})`);
+  t.same(own(l), own(probe(null)), 'our modules load from the URLs Node\'s own resolver gives them');
 
   // fastify's own HTTP/2 server, which the gateway never asks for, goes through the deferred node:http2 and the
   // listen address lookup through node:dns: both load on that first use and work.
