@@ -28,7 +28,9 @@ export function useDependencyBundle(dir = DEFAULT_BUNDLE_DIR, env = process.env)
       // Our own modules import each other by relative path with the extension: the URL is the answer. Node's
       // own resolver would stat and realpath each one, and its path code gets hot enough that V8's optimising
       // compiler runs at start: 5 MB more of Node's binary resident in an idle gateway (4.5 MiB of its RSS)
-      // for a function used once. A missing file still fails, when it is loaded.
+      // for a function used once. The same URL as Node's while nothing under src/ is a symlink (Node would give
+      // the link's target). A missing file still fails when it is loaded (ENOENT naming it, not Node's
+      // ERR_MODULE_NOT_FOUND naming the importer too).
       if (parent?.startsWith(ownCode) && !parent.includes('/node_modules/') && RELATIVE_TS.test(specifier)) {
         return { url: new URL(specifier, parent).href, shortCircuit: true };
       }

@@ -18,7 +18,7 @@ import { buildBundle } from '../../src/vendor/build.ts';
 import { bundleIsFresh, BUNDLED_PACKAGES, quickStamp, STAMP_FILE } from '../../src/vendor/bundle-spec.ts';
 import { ROOT } from '../helpers/gateway.ts';
 
-interface Loaded { bundle: string; builtins: string[]; urls: string[] }
+interface Loaded { bundle: string; builtins: string[]; urls: string[]; passedOn: number }
 
 /** Imports the gateway's modules (not `serve` itself) in a fresh Node and reports what was loaded. */
 function probe(bundleDir: string | null, env: NodeJS.ProcessEnv = {}, then = ''): Loaded {
@@ -26,14 +26,23 @@ function probe(bundleDir: string | null, env: NodeJS.ProcessEnv = {}, then = '')
   const code = `
     import { registerHooks } from 'node:module';
     const urls = [];
-    registerHooks({ load(url, context, nextLoad) { urls.push(url); return nextLoad(url, context); } });
+    // Our relative imports that reached Node's resolver (this hook, registered first, is the chain's end); those
+    // of src/vendor/ resolve before use-bundle.ts registers its hook.
+    let passedOn = 0;
+    registerHooks({
+      load(url, context, nextLoad) { urls.push(url); return nextLoad(url, context); },
+      resolve(specifier, context, nextResolve) {
+        if ((specifier.startsWith('./') || specifier.startsWith('../')) && specifier.endsWith('.ts') && context.parentURL?.includes('/src/') && !context.parentURL.includes('/src/vendor/')) passedOn++;
+        return nextResolve(specifier, context);
+      },
+    });
     const before = new Set(process.moduleLoadList);
     let bundle = 'not asked';
     if (${JSON.stringify(bundleDir)} !== null) bundle = (await import(${src('src/vendor/use-bundle.ts')})).useDependencyBundle(${JSON.stringify(bundleDir)});
     await import(${src('src/main.ts')});
     await import(${src('src/cli/main.ts')});
     ${then}
-    process.stdout.write(JSON.stringify({ bundle, builtins: process.moduleLoadList.filter((m) => !before.has(m)), urls }));`;
+    process.stdout.write(JSON.stringify({ bundle, builtins: process.moduleLoadList.filter((m) => !before.has(m)), urls, passedOn }));`;
   const r = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', '--input-type=module', '-e', code],
     { cwd: ROOT, encoding: 'utf8', env: { PATH: process.env.PATH, ...env } });
   if (r.status !== 0) throw new Error(`probe failed: ${r.stderr}`);
@@ -71,7 +80,10 @@ t.test('with a fresh bundle, the bundled packages come from it and nothing of th
   // (src/vendor/ aside: this probe imports use-bundle.ts itself, the one without the bundle does not.)
   const own = (x: Loaded) => x.urls.filter((u) => u.startsWith(pathToFileURL(path.join(ROOT, 'src')).href + '/') && !u.includes('/src/vendor/')).sort();
   t.ok(own(l).length > 50, `our modules were loaded (${own(l).length})`);
-  t.same(own(l), own(probe(null)), 'our modules load from the URLs Node\'s own resolver gives them');
+  const plain = probe(null);
+  t.same(own(l), own(plain), 'our modules load from the URLs Node\'s own resolver gives them');
+  t.ok(plain.passedOn > 50, `without the hook, Node resolved our relative imports (${plain.passedOn})`);
+  t.equal(l.passedOn, 0, 'with it, none of them reached Node\'s resolver');
 
   // fastify's own HTTP/2 server, which the gateway never asks for, goes through the deferred node:http2 and the
   // listen address lookup through node:dns: both load on that first use and work.
