@@ -21,8 +21,9 @@ export function useDependencyBundle(dir = DEFAULT_BUNDLE_DIR, env = process.env)
     resolve(specifier, context, nextResolve) {
       const shim = shims.get(specifier);
       const parent = context.parentURL;
+      const fromOurCode = parent !== undefined && parent.startsWith(ownCode) && !parent.includes('/node_modules/');
       // ESM imports only: a require() expects module.exports, which an ES module shim is not.
-      if (shim && parent && parent.startsWith(ownCode) && !parent.includes('/node_modules/') && context.conditions?.includes('import')) {
+      if (shim && fromOurCode && context.conditions?.includes('import')) {
         return { url: shim, shortCircuit: true };
       }
       // Our own modules import each other by relative path with the extension: the URL is the answer. Node's
@@ -31,7 +32,7 @@ export function useDependencyBundle(dir = DEFAULT_BUNDLE_DIR, env = process.env)
       // for a function used once. The same URL as Node's while nothing under src/ is a symlink (Node would give
       // the link's target). A missing file still fails when it is loaded (ENOENT naming it, not Node's
       // ERR_MODULE_NOT_FOUND naming the importer too).
-      if (parent?.startsWith(ownCode) && !parent.includes('/node_modules/') && RELATIVE_TS.test(specifier)) {
+      if (fromOurCode && RELATIVE_TS.test(specifier)) {
         return { url: new URL(specifier, parent).href, shortCircuit: true };
       }
       return nextResolve(specifier, context);
