@@ -214,13 +214,14 @@ export class Orchestrator {
 
   #addRoute(key: ServerKey, handle: ServerHandle, token: string, spawner: Spawner): void {
     // Checked on every new backend connection (HTTP keep-alive or WebSocket). While the server process lives it
-    // holds its port, and its exit removes the route at once (children: the exit event; adopted servers: a 1 s
-    // poll), so a full socket-table scan at most every LISTENER_RECHECK_MS suffices: a burst of WebSocket
-    // connects then costs one scan, not one each.
+    // holds its port, so once a scan of the socket table has found the listener to be the server's, a live
+    // process is proof enough for LISTENER_RECHECK_MS: a burst of WebSocket connects costs one scan, not one
+    // each. The process is checked on every connection all the same: an adopted server's exit is only seen by a
+    // 1 s poll, and in that second another account could bind the freed port and be handed the token.
     let verifiedAt = 0;
     let inFlight: Promise<boolean> | null = null;          // concurrent connects share one scan
     this.#routes.add(key, serverPrefix(key.user, key.server), handle.url, token, () => {
-      if (Date.now() - verifiedAt < LISTENER_RECHECK_MS) return Promise.resolve(true);
+      if (Date.now() - verifiedAt < LISTENER_RECHECK_MS) return spawner.poll(handle).then((s) => s.running);
       inFlight ??= spawner.listenerOwner(handle).then((owner) => {
         verifiedAt = owner === 'server' ? Date.now() : 0;
         return owner === 'server';
