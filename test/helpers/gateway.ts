@@ -82,10 +82,12 @@ export class Gateway {
       data_dir: this.dataDir,
       envs_dir: ENVS_DIR,
       log_level: 'info',
-      local: { account_prefix: this.prefix, home_root: path.join(tmp, 'homes'), stop_grace: 2 },
       cull: { timeout: 0, every: 300 },
       profiles: [JUPYTERLAB_PROFILE],
       ...opts.config,
+      // Merged, not replaced: a test that sets stop_grace must not make its accounts outside this run's prefix
+      // and homes (they would be left behind, and could collide with an operator's).
+      local: { stop_grace: 2, ...(opts.config?.local as object | undefined), account_prefix: this.prefix, home_root: path.join(tmp, 'homes') },
     };
     writeFileSync(this.configFile, JSON.stringify(config, null, 2));   // JSON is YAML
   }
