@@ -18,7 +18,7 @@ import { connectionMemo, type ConnectionMemo } from './connection-memo.ts';
 import { forward } from './forward.ts';
 import { backendRequestHeaders, type ForwardContext } from './headers.ts';
 import { OpenUpgrades, type OpenUpgrade } from './open-upgrades.ts';
-import { isCrossSite, isSafeMethod } from './origin.ts';
+import { cookieWriteRefusal, isSafeMethod } from './origin.ts';
 import { pipeUpgrade } from './upgrade.ts';
 
 export interface Target { principal: Principal; key: ServerKey; rest: string; isNavigation: boolean }
@@ -101,8 +101,9 @@ export function createProxy(deps: ProxyDeps) {
     const t = target(user, rest, principal);
     const denied = accessDenied(principal, t.key, deps);
     if (denied) return sendError(req, res, 403, denied);
-    if (principal.via === 'cookie' && !isSafeMethod(req.method) && isCrossSite(req.headers, deps.publicOrigin)) {
-      return sendError(req, res, 403, 'cross-site request refused: its Origin is not this gateway');
+    if (principal.via === 'cookie' && !isSafeMethod(req.method)) {
+      const refusal = cookieWriteRefusal(req.headers, deps.publicOrigin);
+      if (refusal) return sendError(req, res, 403, refusal);
     }
     // JupyterLab's File → Log Out loads PREFIX/logout: the hub's logout, as jupyterhub-singleuser answers it (a
     // server's own logout page would leave the hub session open). Never a spawn, running server or not.

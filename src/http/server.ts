@@ -9,7 +9,7 @@ import { GatewayError } from '../errors.ts';
 import { redactUrl } from '../log.ts';
 import { requestId } from './request-id.ts';
 import { createProxy, rejectUpgrade } from '../../proxy/handle.ts';
-import { isCrossSite, isSafeMethod } from '../../proxy/origin.ts';
+import { cookieWriteRefusal, isCrossSite, isSafeMethod } from '../../proxy/origin.ts';
 import type { HubContext } from './context.ts';
 import { lazySpawnHandlers } from './lazy-spawn.ts';
 import { TooManyGuesses } from './own-password.ts';
@@ -98,9 +98,11 @@ export async function buildHttpServer(ctx: HubContext, tls?: TlsPair) {
     const hasBody = (req.headers['content-length'] ?? '0') !== '0' || req.headers['transfer-encoding'] !== undefined;
     if (!req.headers['content-type'] && hasBody) req.headers['content-type'] = 'application/json';
     req.principal = await ctx.auth.authenticate(req.headers);
-    // Cookie-authenticated changes must come from our own pages (login CSRF included).
-    if (!isSafeMethod(req.method) && (req.principal?.via === 'cookie' || req.url.startsWith('/hub/login')) && isCrossSite(req.headers, publicOrigin)) {
-      throw new GatewayError('CROSS_SITE', 403, 'cross-site request refused: its Origin is not this gateway');
+    // Cookie-authenticated changes must come from our own pages; the login form must not come from another site.
+    if (!isSafeMethod(req.method)) {
+      const refusal = req.principal?.via === 'cookie' ? cookieWriteRefusal(req.headers, publicOrigin)
+        : req.url.startsWith('/hub/login') && isCrossSite(req.headers, publicOrigin) ? 'cross-site request refused: its Origin is not this gateway' : null;
+      if (refusal) throw new GatewayError('CROSS_SITE', 403, refusal);
     }
   });
   // Proxied responses do not pass here: what a user's server sends is its own.

@@ -36,15 +36,28 @@ t.test('another user\'s server: refused for tokens and cookies, whatever the met
 });
 
 t.test('path tricks never reach alice\'s server with bob\'s credentials', async (t) => {
-  const tricks = ['/user/ALICE/api/status', '/user/Alice/api/status', '/user/%61lice/api/status', '/user/alice%2fapi/status',
-    '/user/bob/..%2falice/api/status', '/user/bob%2f..%2falice/api/status', '/user//alice/api/status', '/user/./alice/api/status',
-    '/user/../user/alice/api/status', '/user/bob\\..\\alice/api/status', '/user/bob/../alice/api/status', '/USER/alice/api/status',
-    '//user/alice/api/status', '/hub/../user/alice/api/status', '/user/alice', '/user/%2e%2e/alice/api/status', '/user/bob%00/api/status'];
-  for (const p of tricks) {
+  // READINGS #11.9: a /user/ prefix whose name holds a percent escape, a backslash, a dot or nothing is a 400 that
+  // says so; a capital gets a redirect to the lower-case form on GET (where bob's token then gets a 403), a 400
+  // otherwise; after a valid prefix the path is the backend's, byte for byte (here: bob's stopped server).
+  const invalid = /is not a valid user name in the path: names are lower-case letters/;
+  const tricks: [string, number, RegExp | null][] = [
+    ['/user/%61lice/api/status', 400, invalid], ['/user/alice%2fapi/status', 400, invalid], ['/user/bob%2f..%2falice/api/status', 400, invalid],
+    ['/user/%2e%2e/alice/api/status', 400, invalid], ['/user/bob%00/api/status', 400, invalid], ['/user//alice/api/status', 400, invalid],
+    ['/user/./alice/api/status', 400, invalid], ['/user/../user/alice/api/status', 400, invalid], ['/user/bob\\..\\alice/api/status', 400, invalid],
+    ['/user/bob/..%2falice/api/status', 424, /bob's server is not running/], ['/user/bob/../alice/api/status', 424, /bob's server is not running/],
+    ['/USER/alice/api/status', 404, /no such page/], ['//user/alice/api/status', 404, /no such page/], ['/hub/../user/alice/api/status', 404, /no such page/],
+    ['/user/ALICE/api/status', 302, null], ['/user/Alice/api/status', 302, null],
+  ];
+  for (const [p, status, message] of tricks) {
     const r = await raw('GET', p, { authorization: `token ${bobToken}` });
-    t.notOk(r.status === 200 && r.body.includes('"started"'), `${p} → ${r.status}, not alice's server`);
-    t.ok([302, 400, 403, 404, 424].includes(r.status), `${p} → ${r.status} ${r.body.slice(0, 100)}`);
+    t.equal(r.status, status, `${p} → ${r.status} ${r.body.slice(0, 120)}`);
+    if (message) t.match(JSON.parse(r.body).message, message, `${p}: the message says why`);
+    else t.equal(r.headers.location, '/user/alice/api/status', `${p}: to the canonical form`);
   }
+  t.equal((await raw('GET', '/user/alice/api/status', { authorization: `token ${bobToken}` })).status, 403, 'where bob is refused');
+  const post = await raw('POST', '/user/Alice/api/contents', { authorization: `token ${bobToken}` });
+  t.equal(post.status, 400, 'a capital on a POST: no redirect, a 400');
+  t.match(JSON.parse(post.body).message, invalid);
   // Dot segments after a valid prefix stay on that prefix's server: bob's, which is stopped.
   const dots = await raw('GET', '/user/bob/../alice/api/status', { authorization: `token ${bobToken}` });
   t.equal(dots.status, 424, 'bob/../alice goes to bob\'s (stopped) server, byte for byte');
@@ -142,6 +155,19 @@ t.test('cross-site requests with a cookie are refused; the same from our origin 
   t.equal((await raw('POST', '/user/alice/api/contents', { cookie: aliceCookie, 'sec-fetch-site': 'cross-site' })).status, 403, 'Sec-Fetch-Site cross-site');
   const same = await raw('POST', '/user/alice/api/contents', { cookie: aliceCookie, origin: gw.url, 'content-type': 'application/json' });
   t.equal(same.status, 201, 'same origin creates a file');
+  // Browsers send Origin with every POST, PUT, PATCH and DELETE: with a cookie and no Origin, it is no page of ours.
+  const bare = await raw('POST', '/user/alice/api/contents', { cookie: aliceCookie, 'content-type': 'application/json' });
+  t.equal(bare.status, 403, 'a cookie POST with neither Origin nor Sec-Fetch-Site');
+  t.match(JSON.parse(bare.body).message, /API token/, 'tells a script what to use instead');
+  t.equal((await raw('DELETE', '/hub/api/users/alice/server', { cookie: aliceCookie })).status, 403, 'an API DELETE with no Origin');
+  t.equal((await raw('POST', '/user/alice/api/contents', { cookie: aliceCookie, origin: 'null', 'content-type': 'application/json' })).status, 403,
+    'Origin: null (a sandboxed frame, a no-referrer page)');
+  t.equal((await raw('POST', '/user/alice/api/contents', { cookie: aliceCookie, 'sec-fetch-site': 'none', 'content-type': 'application/json' })).status, 403,
+    'Sec-Fetch-Site: none (not from a page at all)');
+  const fetchMeta = await raw('POST', '/user/alice/api/contents', { cookie: aliceCookie, 'sec-fetch-site': 'same-origin', 'content-type': 'application/json' });
+  t.equal(fetchMeta.status, 201, 'no Origin but Sec-Fetch-Site: same-origin passes');
+  const script = await raw('POST', '/user/alice/api/contents', { authorization: `token ${aliceToken}`, 'content-type': 'application/json' });
+  t.equal(script.status, 201, 'a token needs no Origin');
 
   const ws = new WebSocket(`ws://127.0.0.1:${gw.port}/user/alice/api/events/subscribe`, { headers: { cookie: aliceCookie, origin: 'http://evil.example' } });
   const status = await new Promise((resolve) => { ws.on('unexpected-response', (_q, res) => resolve(res.statusCode)); ws.on('open', () => resolve(101)); ws.on('error', () => resolve(-1)); });
