@@ -73,13 +73,19 @@ export class Orchestrator {
   /** Is `name` one of user's named servers? (Synchronous: asked on the proxy path.) */
   isNamed(user: string, name: string): boolean { return this.#named.has(`${user}/${name}`); }
 
-  /** Creates a named server's record (stopped) if absent, within the configured limits. */
-  async ensureNamed(key: ServerKey): Promise<void> {
+  /** Throws the 400 that creating this named server would get (not enabled, over the limit); creates nothing. */
+  async checkNamed(key: ServerKey): Promise<void> {
     if (this.#named.has(routeId(key))) return;
     const { enabled, limit } = this.#config.named_servers;
     if (!enabled) throw badRequest('named servers are not enabled on this gateway (named_servers.enabled)');
     const count = (await this.#store.servers.list({ user: key.user })).filter((s) => s.server).length;
     if (limit && count >= limit) throw badRequest(`${key.user} already has ${count} named servers, the limit is ${limit}`);
+  }
+
+  /** Creates a named server's record (stopped) if absent, within the configured limits. */
+  async ensureNamed(key: ServerKey): Promise<void> {
+    if (this.#named.has(routeId(key))) return;
+    await this.checkNamed(key);
     const profile = this.#config.profiles[0];
     await this.#store.servers.ensure({ ...key, state: 'stopped', profile: profile.name, url: null, token: '', handle: {}, started: null, lastActivity: null, userOptions: {} });
     this.#named.add(routeId(key));

@@ -119,6 +119,7 @@ export async function pageRoutes(app: FastifyInstance, ctx: HubContext): Promise
     const key = spawnKey(req);
     requireScope(req, 'servers', { user: key.user, server: key.server });
     const next = safeNext((req.query as { next?: string }).next);
+    if (key.server) await ctx.orchestrator.checkNamed(key);   // no form for a server that cannot be made
     if (ctx.orchestrator.profiles().length > 1 && !ctx.orchestrator.isSpawning(key)) {
       const action = `/hub/spawn/${key.user}${key.server ? `/${key.server}` : ''}${next ? `?next=${encodeURIComponent(next)}` : ''}`;
       return reply.type('text/html').send(profileForm({ user: p.name, forUser: key.user, action, profiles: ctx.orchestrator.profiles() }));
