@@ -2,7 +2,7 @@
  *  check, and clear one-line errors with exit code 2 for usage mistakes. */
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT } from '../helpers/gateway.ts';
 
@@ -74,4 +74,18 @@ t.test('config check', async (t) => {
   t.match(r.err, /bad\.yaml:1:1 profiles: must NOT have fewer than 1 items/);
   t.match(r.err, /bad\.yaml:2:9 listen:/);
   t.match(kicloud(['config', 'check', path.join(dir, 'missing.yaml')]).err, /cannot read the config file \(ENOENT\)/);
+});
+
+t.test('serve refuses to start half-configured, with --config or KICLOUD_CONFIG naming the file', async (t) => {
+  const bad = path.join(dir, 'serve-bad.yaml');
+  writeFileSync(bad, `data_dir: ${dir}/serve-data\nlisten: 127.0.0.1:1\ncull:\n  timeout: soon\nprofiles:\n  - name: lab\n    display_name: Lab\n    command: [x, "{port}"]\n`);
+  const withFlag = kicloud(['serve', '--config', bad]);
+  t.equal(withFlag.code, 1, 'exits with an error');
+  t.match(withFlag.err, /serve-bad\.yaml:4:12 cull\.timeout: expected number, got "soon"/, 'naming the key path and its line');
+  const r = spawnSync(path.join(ROOT, 'bin/kicloud'), ['serve'], {
+    encoding: 'utf8', env: { PATH: `${path.dirname(process.execPath)}:/usr/bin:/bin`, KICLOUD_CONFIG: bad },
+  });
+  t.equal(r.status, 1, 'KICLOUD_CONFIG names the file too');
+  t.match(r.stderr, /serve-bad\.yaml:4:12 cull\.timeout: expected number, got "soon"/);
+  t.notOk(existsSync(path.join(dir, 'serve-data')), 'nothing was created: no data dir, no store, no admin');
 });

@@ -49,3 +49,27 @@ t.test('with a profile to choose, the login starts nothing: the page load shows 
   t.equal((await loginTo(two, 'erin')).status, 302);
   t.same(await servers(two, 'erin'), {});
 });
+
+t.test('a page load from a browser without Sec-Fetch-Dest (Accept: text/html) starts the server too', async (t) => {
+  const cookie = (await loginTo(gw, 'dan', '/hub/home')).headers.get('set-cookie')!.split(';')[0]!;
+  t.same(await servers(gw, 'dan'), {});
+  const page = await fetch(`${gw.url}/user/dan/tree`, { headers: { cookie, accept: 'text/html,application/xhtml+xml,*/*;q=0.8' } });
+  t.equal(page.status, 200);
+  t.match(await page.text(), /progress/, 'the pending page, in place');
+  await gw.waitReady('dan');
+  t.equal(spawnsLogged(gw, 'dan'), 1);
+});
+
+t.test('/hub/user-redirect/PATH: the same link opens each user\'s own server', async (t) => {
+  for (const user of ['alice', 'carol']) {
+    const cookie = (await loginTo(gw, user, '/hub/home')).headers.get('set-cookie')!.split(';')[0]!;
+    const r = await fetch(`${gw.url}/hub/user-redirect/lab/tree/data/run.ipynb?kernel=python3`, { headers: { cookie }, redirect: 'manual' });
+    t.equal(r.status, 302);
+    t.equal(r.headers.get('location'), `/user/${user}/lab/tree/data/run.ipynb?kernel=python3`, `${user}'s own server`);
+  }
+  const anon = await fetch(`${gw.url}/hub/user-redirect/lab/tree/x.ipynb`, { headers: { accept: 'text/html' }, redirect: 'manual' });
+  t.equal(anon.status, 302, 'not logged in: to the login page');
+  t.equal(anon.headers.get('location'), `/hub/login?next=${encodeURIComponent('/hub/user-redirect/lab/tree/x.ipynb')}`, 'keeping where to go next');
+  const sneaky = await fetch(`${gw.url}/hub/user-redirect//evil.example/x`, { headers: { cookie: (await loginTo(gw, 'alice', '/hub/home')).headers.get('set-cookie')!.split(';')[0]! }, redirect: 'manual' });
+  t.equal(sneaky.headers.get('location'), '/user/alice/evil.example/x', 'never off the site');
+});

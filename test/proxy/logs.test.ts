@@ -1,7 +1,7 @@
 /** Proxied requests in the gateway's log, with `access_log: true`: one JSON line per request and per WebSocket
  *  upgrade with the request id (a front proxy's valid `X-Request-Id` kept, anything else replaced), the
- *  caller, the server, status and duration; never a token, cookie or secret query value. A refused backend
- *  is a warning with the same fields. Real gateway and stand-in backend (test/fixtures/backend.mjs). */
+ *  caller, the server, status and duration; never a token, cookie, Referer or secret query value. A refused
+ *  backend is a warning with the same fields. By default (READINGS #11.5) only slow requests get a line. Real gateway and stand-in backend (test/fixtures/backend.mjs). */
 import t from 'tap';
 import { request } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -57,6 +57,38 @@ t.test('a WebSocket upgrade is logged once, with its request id', async (t) => {
   const lines = await logLines('proxied upgrade', 'ws-three');
   t.equal(lines.length, 1);
   t.match(lines[0], { reqId: 'ws-3', user: 'alice', server: 'alice/' });
+});
+
+t.test('secret query values are redacted, the Referer is never logged', async (t) => {
+  t.equal(await get('/user/alice/page-five?_xsrf=X1secret&code=C2secret&state=S3secret&keep=ok', {
+    cookie, referer: 'http://127.0.0.1/hub/login?token=referer-secret',
+  }), 200);
+  const [line] = await logLines('proxied', 'page-five');
+  t.equal(line?.url, '/user/alice/page-five?_xsrf=[redacted]&code=[redacted]&state=[redacted]&keep=ok');
+  t.notMatch(gw.output, /X1secret|C2secret|S3secret/, 'none of the values anywhere in the log');
+  t.notOk(gw.output.includes('referer-secret'), 'nor the Referer');
+});
+
+t.test('the default config: no line per proxied request; a slow one is logged', async (t) => {
+  const quiet = await gatewayWithAliceOnEcho({ slow_request_ms: 300 });
+  t.teardown(() => quiet.gw.cleanup());
+  const auth = { authorization: `token ${quiet.token}` };
+  for (let i = 0; i < 20; i++) t.equal((await quiet.gw.api('GET', `/user/alice/quick-${i}`, { token: quiet.token })).status, 200);
+  // The stand-in answers when the request body ends: a body sent over 500 ms makes a slow request.
+  const status = await new Promise<number>((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: quiet.gw.port, path: '/user/alice/slow-one', method: 'POST', headers: { ...auth, 'content-type': 'text/plain' } },
+      (res) => { res.resume(); res.on('end', () => resolve(res.statusCode!)); }).on('error', reject);
+    req.write('a');
+    setTimeout(() => req.end('b'), 500);
+  });
+  t.equal(status, 200);
+  await sleep(300);
+  const lines = quiet.gw.output.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  t.same(lines.filter((l) => String(l.url ?? '').includes('quick-')), [], 'no line for the twenty quick requests');
+  const slow = lines.filter((l) => l.msg === 'slow proxied request');
+  t.equal(slow.length, 1, 'one line for the slow one');
+  t.match(slow[0], { user: 'alice', server: 'alice/', status: 200, method: 'POST', url: '/user/alice/slow-one' });
+  t.ok(Number(slow[0]?.ms) >= 450, `with its duration: ${slow[0]?.ms} ms`);
 });
 
 t.test('a refused backend: a warning with the same fields', async (t) => {

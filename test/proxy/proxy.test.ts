@@ -185,6 +185,9 @@ t.test('refused connection → 503, the server is polled at once', async (t) => 
   for (let i = 0; i < 5 && r.status === 200; i++) r = await gw.api('GET', '/user/alice/echo', { token });
   t.equal(r.status, 503);
   t.match(r.body.message, /not answering/);
+  const html = await gw.api('GET', '/user/alice/echo', { token, headers: { accept: 'text/html' } });
+  t.equal(html.status, 503);
+  t.match(html.text, /<h1>503/, 'a page for browsers');
   const user = await gw.api('GET', '/hub/api/users/alice');
   t.equal(user.body.servers['']?.ready, true, 'the process is alive, so it stays listed (the log tells the story)');
   const m = await gw.api('GET', '/metrics');

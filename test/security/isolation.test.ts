@@ -26,6 +26,24 @@ if (!isRoot) {
   await gw.addUser('alice');
   await gw.addUser('bob');
 
+  t.test('the accounts and folders as root makes them: no password, no login shell, 0700 homes, a 0700 private part', async (t) => {
+    const start = await gw.api('POST', '/hub/api/users/alice/server', { body: { profile: 'jupyterlab' } });
+    t.ok([201, 202].includes(start.status), `alice's server starts: ${start.status}`);
+    await gw.waitReady('alice');
+    const account = gw.account('alice');
+    const passwd = execFileSync('getent', ['passwd', account], { encoding: 'utf8' }).trim().split(':');
+    t.equal(passwd[6], '/usr/sbin/nologin', 'no login shell');
+    t.ok(Number(passwd[2]) < 1000, `a system account (uid ${passwd[2]})`);
+    const shadow = execFileSync('getent', ['shadow', account], { encoding: 'utf8' }).trim().split(':');
+    t.match(shadow[1], /^[!*]/, 'no password: nobody can log in as it');
+    const home = statSync(path.join(gw.tmp, 'homes', account));
+    t.equal(home.mode & 0o777, 0o700, 'home 0700');
+    t.equal(home.uid, Number(passwd[2]), 'owned by the account');
+    t.equal(statSync(gw.dataDir).mode & 0o777, 0o711, 'data dir 0711: passable, not listable');
+    t.equal(statSync(path.join(gw.dataDir, 'private')).mode & 0o777, 0o700, 'its private part 0700');
+    t.equal(statSync(path.join(gw.dataDir, 'private')).uid, 0, 'owned by root');
+  });
+
   t.test('alice\'s code cannot read bob\'s home, the store, the secrets or bob\'s token', async (t) => {
     await Promise.all([gw.api('POST', '/hub/api/users/alice/server', { body: { profile: 'jupyterlab' } }), gw.api('POST', '/hub/api/users/bob/server', { body: { profile: 'jupyterlab' } })]);
     await Promise.all([gw.waitReady('alice'), gw.waitReady('bob')]);
