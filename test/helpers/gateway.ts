@@ -46,8 +46,9 @@ export interface GatewayOptions {
   env?: Record<string, string>;
   /** Prefix the command (e.g. ['setpriv', '--reuid', …]) to run the gateway as another user. */
   wrap?: string[];
+  /** Run Node (this one) on src/cli/entry.ts instead of bin/kicloud: for a copy of the code without bin/ and .tools/. */
   node?: string;
-  /** Start through bin/kicloud, as an operator does, rather than Node on src/cli/entry.ts. */
+  /** Start through bin/kicloud, as an operator does (the default unless `node` is given), or Node on src/cli/entry.ts. */
   cli?: boolean;
   root?: string;
   dataDir?: string;
@@ -109,16 +110,17 @@ export class Gateway {
   async launch(): Promise<void> {
     const root = this.#opts.root ?? ROOT;
     const node = this.#opts.node ?? process.execPath;
+    const cli = this.#opts.cli ?? this.#opts.node === undefined;
     const env = {
       // bin/kicloud falls back to the PATH's node when the checkout has no .tools/node24: this test run's.
-      PATH: `${this.#opts.cli ? `${path.dirname(node)}:` : ''}/usr/local/bin:/usr/bin:/bin`, LANG: 'C.UTF-8',
+      PATH: `${cli ? `${path.dirname(node)}:` : ''}/usr/local/bin:/usr/bin:/bin`, LANG: 'C.UTF-8',
       KICLOUD_LISTEN: `127.0.0.1:${this.port}`, KICLOUD_API_TOKEN: this.adminToken,
       KICLOUD_ADMIN_USER: 'admin', KICLOUD_ADMIN_PASSWORD: 'admin-password-1',
       ...this.#opts.env,
     };
     // tap's process-info hook adds NODE_OPTIONS and _TAPJS_* to every child it sees; `env -i` starts the gateway
     // with exactly this environment, as an operator's service manager would.
-    const command = this.#opts.cli ? [path.join(root, 'bin/kicloud')]
+    const command = cli ? [path.join(root, 'bin/kicloud')]
       : [node, '--disable-warning=ExperimentalWarning', path.join(root, 'src/cli/entry.ts')];
     const argv = ['/usr/bin/env', '-i', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...(this.#opts.wrap ?? []),
       ...command, 'serve', '--config', this.configFile];
