@@ -100,3 +100,25 @@ t.test('the command\'s placeholders: {port} {base_url} {user} {server_name} {hom
   t.same(argv, [ECHO_COMMAND[1], String(port), '/user/alice/', 'alice', '[]', home], 'each filled in; the default server\'s name is empty');
   t.equal((await gw.api('DELETE', '/hub/api/users/alice/server')).status, 204);
 });
+
+t.test('adoption checks the pid\'s start time, not only the pid: a recycled pid is neither adopted nor signalled', async (t) => {
+  t.equal((await gw.api('POST', '/hub/api/users/alice/server', { body: { profile: 'echo' } })).status, 201);
+  const pid = await gw.serverPid('alice');
+  t.teardown(() => { try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ } });
+  await gw.kill9();
+  // As if the server had died and its pid gone to another process: same pid, another start time.
+  const { DatabaseSync } = await import('node:sqlite');
+  const db = new DatabaseSync(path.join(gw.dataDir, 'private/kicloud.sqlite'));
+  const row = db.prepare("SELECT handle FROM servers WHERE user = 'alice' AND name = ''").get() as { handle: string };
+  const state = JSON.parse(row.handle) as { pid: number; startTime: number };
+  t.equal(state.pid, pid, 'the store holds the pid');
+  state.startTime -= 1;
+  db.prepare("UPDATE servers SET handle = ? WHERE user = 'alice' AND name = ''").run(JSON.stringify(state));
+  db.close();
+  await gw.launch();
+  t.match(gw.output, /server not running after restart; marked stopped/);
+  t.notMatch(gw.output, /server adopted/);
+  t.same((await gw.api('GET', '/hub/api/users/alice')).body.servers, {}, 'listed as stopped');
+  t.doesNotThrow(() => process.kill(pid, 0), 'the process that now has that pid was not signalled');
+  t.equal((await gw.api('GET', '/user/alice/echo', { token: await gw.tokenFor('alice') })).status, 424, 'and gets no request');
+});
