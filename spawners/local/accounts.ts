@@ -11,6 +11,22 @@ import { removeFilesOf } from './shared-temp.ts';
 import { removeIpcObjectsOf } from './sysv-ipc.ts';
 
 const run = promisify(execFile);
+
+/** useradd and userdel give up at once, rather than wait, when /etc/passwd or /etc/group is locked by a program
+ *  that does not take glibc's lckpwdf() lock first (vipw, another distribution tool), and userdel refuses while a
+ *  killed process of the account is not yet reaped: try again for about 3 s before failing the spawn or deletion. */
+async function runAccountTool(cmd: string, args: string[]): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await run(cmd, args);
+      return;
+    } catch (err) {
+      const stderr = (err as { stderr?: string }).stderr ?? '';
+      if (attempt >= 10 || !/lock|try again|currently used by process/i.test(stderr)) throw err;
+      await sleep(60 * attempt);
+    }
+  }
+}
 // Absolute: the gateway's PATH may lack /usr/sbin (systemd units, `su` without -l).
 export const USERADD = '/usr/sbin/useradd';
 export const USERDEL = '/usr/sbin/userdel';
@@ -56,7 +72,7 @@ export class Accounts {
     if (!entry) {
       const home = path.join(this.#homeRoot, name);
       try {
-        await run(USERADD, ['--system', '--user-group', '--create-home', '--home-dir', home, '--shell', '/usr/sbin/nologin',
+        await runAccountTool(USERADD, ['--system', '--user-group', '--create-home', '--home-dir', home, '--shell', '/usr/sbin/nologin',
           '--comment', `kicloud user ${user}`, name]);
       } catch (err) {
         // a concurrent gateway may have created it first
@@ -108,7 +124,7 @@ export class Accounts {
       leftovers.push(`(SysV IPC objects not searched: ${(err as Error).message})`);
     }
     try {
-      await run(USERDEL, [name]);
+      await runAccountTool(USERDEL, [name]);
     } catch (err) {
       throw new Error(`cannot delete account ${name}: ${(err as { stderr?: string }).stderr?.trim() || (err as Error).message}`);
     }

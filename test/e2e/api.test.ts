@@ -194,7 +194,8 @@ t.test('pending_only: a DELETE that cancels a spawn and never stops a running se
   t.equal(refused.status, 409);
   t.match(refused.body.message, /gus's server is not starting \(anymore\): nothing to cancel/);
   t.equal((await gw.api('GET', '/hub/api/users/gus')).body.servers['']?.ready, true, 'still running');
-  t.equal((await gw.api('DELETE', '/hub/api/users/gus')).status, 204);
+  const deleted = await gw.api('DELETE', '/hub/api/users/gus');
+  t.equal(deleted.status, 204, `deleted: ${deleted.text}`);
 });
 
 t.test('a user deleted and created again inherits no activity', async (t) => {

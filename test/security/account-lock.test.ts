@@ -1,0 +1,45 @@
+/** Accounts are made and deleted while another program holds /etc/passwd's lock: useradd and userdel give up at
+ *  once then ("cannot lock /etc/passwd; try again later"), and a first spawn or a user's deletion must not fail
+ *  for it. The test holds the lock as vipw does (a /etc/passwd.lock file naming a live process) for 0.5 s. */
+import t from 'tap';
+import { execFileSync } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import { echoProfile, Gateway, isRoot } from '../helpers/gateway.ts';
+
+const LOCK = '/etc/passwd.lock';
+const accountExists = (name: string) => { try { execFileSync('getent', ['passwd', name]); return true; } catch { return false; } };
+
+/** Holds /etc/passwd's lock for `ms`; never takes over a lock someone else holds. */
+function holdPasswdLock(ms: number): Promise<void> {
+  writeFileSync(LOCK, String(process.pid), { flag: 'wx' });
+  return new Promise((resolve) => setTimeout(() => { rmSync(LOCK, { force: true }); resolve(); }, ms));
+}
+
+if (!isRoot) {
+  t.fail('needs root: accounts exist only when the gateway runs as root');
+} else {
+  const gw = await Gateway.start({ config: { profiles: [echoProfile()] } });
+  t.teardown(() => gw.cleanup());
+  await gw.addUser('ivy');
+  await gw.addUser('jay');
+
+  t.test('a first spawn waits for the lock instead of failing', async (t) => {
+    const released = holdPasswdLock(500);
+    const t0 = Date.now();
+    const r = await gw.api('POST', '/hub/api/users/ivy/server');
+    t.equal(r.status, 201, `started: ${r.text}`);
+    t.ok(Date.now() - t0 >= 400, `after the lock was released (${Date.now() - t0} ms)`);
+    await released;
+    t.ok(accountExists(gw.account('ivy')), 'the account was made');
+  });
+
+  t.test('a user deleted while the lock is held is deleted, account and all', async (t) => {
+    t.equal((await gw.api('POST', '/hub/api/users/jay/server')).status, 201);
+    const released = holdPasswdLock(500);
+    const r = await gw.api('DELETE', '/hub/api/users/jay');
+    t.equal(r.status, 204, `deleted: ${r.text}`);
+    await released;
+    t.notOk(accountExists(gw.account('jay')), 'the account is gone');
+    t.equal((await gw.api('GET', '/hub/api/users/jay')).status, 404);
+  });
+}
