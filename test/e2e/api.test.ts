@@ -196,6 +196,8 @@ t.test('pending_only: a DELETE that cancels a spawn and never stops a running se
   t.equal((await gw.api('GET', '/hub/api/users/gus')).body.servers['']?.ready, true, 'still running');
   const deleted = await gw.api('DELETE', '/hub/api/users/gus');
   t.equal(deleted.status, 204, `deleted: ${deleted.text}`);
+  // Failed in 2 of 4 full CI runs, never alone: what the gateway logged about it, should it fail again.
+  if (deleted.status !== 204) t.comment(gw.output.split('\n').filter((l) => l.includes('gus') || l.includes('"level":50')).join('\n'));
 });
 
 t.test('a user deleted and created again inherits no activity', async (t) => {

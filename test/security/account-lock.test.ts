@@ -42,4 +42,18 @@ if (!isRoot) {
     t.notOk(accountExists(gw.account('jay')), 'the account is gone');
     t.equal((await gw.api('GET', '/hub/api/users/jay')).status, 404);
   });
+
+  t.test('a lock held longer than the retries: a 500 that says why, the user kept, and a second try deletes it', async (t) => {
+    await gw.addUser('kim');
+    t.equal((await gw.api('POST', '/hub/api/users/kim/server')).status, 201);
+    const released = holdPasswdLock(4_500);
+    const r = await gw.api('DELETE', '/hub/api/users/kim');
+    t.equal(r.status, 500);
+    t.match(r.body.message, /kim's servers are stopped but the account could not be removed, so the user is kept: .*lock/);
+    t.equal((await gw.api('GET', '/hub/api/users/kim')).status, 200, 'kim is still there');
+    t.ok(accountExists(gw.account('kim')), 'and so is the account');
+    await released;
+    t.equal((await gw.api('DELETE', '/hub/api/users/kim')).status, 204, 'deleted once the lock is gone');
+    t.notOk(accountExists(gw.account('kim')));
+  });
 }

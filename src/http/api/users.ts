@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { can } from '../../auth/authenticator.ts';
 import { listScopes } from '../../auth/scopes.ts';
 import { hashPassword } from '../../auth/password.ts';
-import { badRequest, conflict } from '../../errors.ts';
+import { badRequest, conflict, GatewayError } from '../../errors.ts';
 import type { ServerRecord, User } from '../../store/store.ts';
 import type { HubContext, Req } from '../context.ts';
 import { changeOwnPassword, checkNewPassword, revokeApiTokens, setPassword } from '../own-password.ts';
@@ -186,7 +186,12 @@ export async function deleteUser(ctx: HubContext, name: string, by: string): Pro
     await ctx.orchestrator.stop({ user: name, server: s.server }, 'user deleted');
     ctx.activity.forget({ user: name, server: s.server });
   }
-  await ctx.orchestrator.forgetUser(name);
+  try {
+    await ctx.orchestrator.forgetUser(name);
+  } catch (err) {
+    // The user is kept (sessions, tokens and servers are already gone), so the deletion can be asked for again.
+    throw new GatewayError('USER_NOT_REMOVED', 500, `${name}'s servers are stopped but the account could not be removed, so the user is kept: ${(err as Error).message}`, undefined, { cause: err });
+  }
   await ctx.store.users.remove(name);
   await ctx.groups.reload();                       // a name re-created later is in no group
   ctx.auth.forgetUser(name);
