@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { removeFilesOf } from './shared-temp.ts';
 import { removeIpcObjectsOf } from './sysv-ipc.ts';
+import { liveProcessesOf } from './process-info.ts';
 
 const run = promisify(execFile);
 
@@ -110,7 +111,7 @@ export class Accounts {
     const name = this.accountName(user);
     const entry = lookupPasswd(name);
     if (!entry) return { leftovers: [] };
-    await killAll(name);
+    await killAll(entry);
     await archiveHome(entry.home, path.join(path.dirname(entry.home), '.kicloud-deleted'), name);
     let leftovers: string[];
     try {
@@ -132,13 +133,17 @@ export class Accounts {
   }
 }
 
-/** SIGKILL to every process of the account, until none is left (a process that forks could outrun one pass). */
-async function killAll(account: string): Promise<void> {
+/** SIGKILL to every process of the account until none is left running (a process that forks could outrun one
+ *  pass). Zombies do not count: pkill matches them and cannot end them. */
+async function killAll(account: Account): Promise<void> {
+  let left: number[] = [];
   for (let pass = 0; pass < 20; pass++) {
-    try { await run(PKILL, ['-KILL', '-u', account]); } catch { return; }   // pkill exits 1 when it matched nothing
+    try { await run(PKILL, ['-KILL', '-u', String(account.uid)]); } catch { /* exits 1 when it matched nothing */ }
+    left = await liveProcessesOf(account.uid);
+    if (!left.length) return;
     await sleep(50);
   }
-  throw new Error(`processes of ${account} keep appearing; the account was not deleted`);
+  throw new Error(`processes of ${account.name} keep appearing (${left.join(', ')}); the account was not deleted`);
 }
 
 function lookupPasswd(name: string): Account | null {

@@ -1,6 +1,6 @@
 /** @module What /proc says about a process and a listening socket: start time (so a recycled pid is not
  *  mistaken for our server) and the uid owning a loopback listener (so a token goes only to its server). */
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 
 /** Start time in clock ticks since boot (field 22 of /proc/PID/stat), or null if gone or a zombie. */
 export async function processStartTime(pid: number): Promise<number | null> {
@@ -37,4 +37,21 @@ function isLoopbackOrAny(hex: string): boolean {
   if (hex.length === 8) return hex === '0100007F' || hex === '00000000';
   return hex === '00000000000000000000000001000000' || hex === '00000000000000000000000000000000' ||
     hex === '0000000000000000FFFF00000100007F';
+}
+
+/** Pids of the processes running as `uid` that are not zombies. A zombie runs nothing and holds no file; it goes
+ *  when its parent (or, orphaned, PID 1) reaps it, and on machines whose PID 1 never reaps orphans (some VM and
+ *  container inits, this one among them) it stays for good. */
+export async function liveProcessesOf(uid: number): Promise<number[]> {
+  const live: number[] = [];
+  for (const name of await readdir('/proc')) {
+    if (name.charCodeAt(0) > 57) continue;                 // not a pid
+    try {
+      if ((await stat(`/proc/${name}`)).uid !== uid) continue;
+      const text = await readFile(`/proc/${name}/stat`, 'utf8');
+      const state = text[text.lastIndexOf(')') + 2];
+      if (state !== 'Z' && state !== 'X') live.push(Number(name));
+    } catch { /* gone meanwhile */ }
+  }
+  return live;
 }

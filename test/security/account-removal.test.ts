@@ -1,8 +1,11 @@
-/** Accounts are made and deleted while another program holds /etc/passwd's lock: useradd and userdel give up at
- *  once then ("cannot lock /etc/passwd; try again later"), and a first spawn or a user's deletion must not fail
- *  for it. The test holds the lock as vipw does (a /etc/passwd.lock file naming a live process) for 0.5 s. */
+/** Making and removing per-user accounts where the system gets in the way. While another program holds
+ *  /etc/passwd's lock, useradd and userdel give up at once ("cannot lock /etc/passwd; try again later"): a first
+ *  spawn or a user's deletion must not fail for it (the test holds the lock as vipw does, a /etc/passwd.lock
+ *  naming a live process). A zombie of the account (a dead process nobody reaped yet; where PID 1 never reaps
+ *  orphans, as on this machine, one stays for good) must not block the deletion: the test makes one whose
+ *  root parent waits for it only after the deletion. */
 import t from 'tap';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { echoProfile, Gateway, isRoot } from '../helpers/gateway.ts';
 
@@ -55,5 +58,28 @@ if (!isRoot) {
     await released;
     t.equal((await gw.api('DELETE', '/hub/api/users/kim')).status, 204, 'deleted once the lock is gone');
     t.notOk(accountExists(gw.account('kim')));
+  });
+
+  t.test('a zombie of the account does not block its deletion', async (t) => {
+    await gw.addUser('lee');
+    t.equal((await gw.api('POST', '/hub/api/users/lee/server')).status, 201);
+    const uid = Number(execFileSync('id', ['-u', gw.account('lee')], { encoding: 'utf8' }));
+    // A root parent whose child becomes lee and exits at once: a zombie of lee's uid that pkill -u cannot end.
+    const parent = spawn('/usr/bin/python3', ['-c', `
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.setgid(${uid}); os.setuid(${uid}); os._exit(0)
+print(pid, flush=True); sys.stdin.readline(); os.waitpid(pid, 0)`], { stdio: ['pipe', 'pipe', 'inherit'] });
+    t.teardown(() => { parent.stdin.end(); parent.kill(); });
+    const zombie = Number(await new Promise<string>((resolve) => parent.stdout.once('data', (d) => resolve(String(d)))));
+    await new Promise((r) => setTimeout(r, 100));
+    const stat = execFileSync('cat', [`/proc/${zombie}/stat`], { encoding: 'utf8' });
+    t.equal(stat[stat.lastIndexOf(')') + 2], 'Z', `process ${zombie} is a zombie`);
+    const r = await gw.api('DELETE', '/hub/api/users/lee');
+    t.equal(r.status, 204, `deleted: ${r.text}`);
+    t.notOk(accountExists(gw.account('lee')), 'the account is gone');
+    parent.stdin.end('reap\n');                          // leave no zombie behind for the next account with this uid
+    await new Promise((r) => parent.once('exit', r));
   });
 }
