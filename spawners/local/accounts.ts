@@ -133,14 +133,14 @@ export class Accounts {
   }
 }
 
-/** SIGKILL to every process of the account until none is left running (a process that forks could outrun one
- *  pass). Zombies do not count: pkill matches them and cannot end them. */
+/** SIGKILL to every live process of the account (real or effective uid) until none is left (a process that forks
+ *  could outrun one pass). Zombies do not count: nothing can end them but their reaping. */
 async function killAll(account: Account): Promise<void> {
   let left: number[] = [];
   for (let pass = 0; pass < 20; pass++) {
-    try { await run(PKILL, ['-KILL', '-u', String(account.uid)]); } catch { /* exits 1 when it matched nothing */ }
     left = await liveProcessesOf(account.uid);
     if (!left.length) return;
+    for (const pid of left) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone meanwhile */ } }
     await sleep(50);
   }
   throw new Error(`processes of ${account.name} keep appearing (${left.join(', ')}); the account was not deleted`);

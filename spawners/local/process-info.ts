@@ -1,6 +1,6 @@
 /** @module What /proc says about a process and a listening socket: start time (so a recycled pid is not
  *  mistaken for our server) and the uid owning a loopback listener (so a token goes only to its server). */
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 
 /** Start time in clock ticks since boot (field 22 of /proc/PID/stat), or null if gone or a zombie. */
 export async function processStartTime(pid: number): Promise<number | null> {
@@ -39,18 +39,19 @@ function isLoopbackOrAny(hex: string): boolean {
     hex === '0000000000000000FFFF00000100007F';
 }
 
-/** Pids of the processes running as `uid` that are not zombies. A zombie runs nothing and holds no file; it goes
- *  when its parent (or, orphaned, PID 1) reaps it, and on machines whose PID 1 never reaps orphans (some VM and
- *  container inits, this one among them) it stays for good. */
+/** Pids of the processes that are not zombies and run with `uid` as their real or effective uid (what userdel's
+ *  busy check and pkill look at; the owner of /proc/PID is root for a non-dumpable process, so it cannot tell).
+ *  A zombie runs nothing and holds no file; it goes when its parent (or, orphaned, PID 1) reaps it, and where
+ *  PID 1 does not reap orphans promptly (this machine's does not) it can stay a long time. */
 export async function liveProcessesOf(uid: number): Promise<number[]> {
   const live: number[] = [];
   for (const name of await readdir('/proc')) {
-    if (name.charCodeAt(0) > 57) continue;                 // not a pid
+    if (!/^\d+$/.test(name)) continue;
     try {
-      if ((await stat(`/proc/${name}`)).uid !== uid) continue;
-      const text = await readFile(`/proc/${name}/stat`, 'utf8');
-      const state = text[text.lastIndexOf(')') + 2];
-      if (state !== 'Z' && state !== 'X') live.push(Number(name));
+      const status = await readFile(`/proc/${name}/status`, 'utf8');
+      const state = /^State:\s+(\S)/m.exec(status)?.[1];
+      const [real, effective] = (/^Uid:\s+(\d+)\s+(\d+)/m.exec(status) ?? []).slice(1).map(Number);
+      if ((real === uid || effective === uid) && state !== 'Z' && state !== 'X') live.push(Number(name));
     } catch { /* gone meanwhile */ }
   }
   return live;

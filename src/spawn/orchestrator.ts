@@ -101,10 +101,11 @@ export class Orchestrator {
   /** After a user's deletion (servers already stopped): forget them here and in every backend, so a user
    *  re-created with the same name inherits nothing, not even files. */
   async forgetUser(user: string): Promise<void> {
+    // The backends first: if one fails, the user is kept (users.ts) and must keep routing to its named servers.
+    for (const sp of this.#spawners.values()) await sp.removeUser(user);
     for (const id of [...this.#named, ...this.#runs.keys()]) {
       if (id.startsWith(`${user}/`)) { this.#named.delete(id); this.#runs.delete(id); }
     }
-    for (const sp of this.#spawners.values()) await sp.removeUser(user);
   }
 
   /** Starts a server, or joins the spawn already in flight. Waits up to `waitMs` for readiness. */

@@ -21,7 +21,7 @@ function holdPasswdLock(ms: number): Promise<void> {
 if (!isRoot) {
   t.fail('needs root: accounts exist only when the gateway runs as root');
 } else {
-  const gw = await Gateway.start({ config: { profiles: [echoProfile()] } });
+  const gw = await Gateway.start({ config: { profiles: [echoProfile()], named_servers: { enabled: true, limit: 1 } } });
   t.teardown(() => gw.cleanup());
   await gw.addUser('ivy');
   await gw.addUser('jay');
@@ -49,12 +49,15 @@ if (!isRoot) {
   t.test('a lock held longer than the retries: a 500 that says why, the user kept, and a second try deletes it', async (t) => {
     await gw.addUser('kim');
     t.equal((await gw.api('POST', '/hub/api/users/kim/server')).status, 201);
+    t.equal((await gw.api('POST', '/hub/api/users/kim/servers/lab')).status, 201);
     const released = holdPasswdLock(4_500);
     const r = await gw.api('DELETE', '/hub/api/users/kim');
     t.equal(r.status, 500);
     t.match(r.body.message, /kim's servers are stopped but the account could not be removed, so the user is kept: .*lock/);
     t.equal((await gw.api('GET', '/hub/api/users/kim')).status, 200, 'kim is still there');
     t.ok(accountExists(gw.account('kim')), 'and so is the account');
+    t.equal((await gw.api('POST', '/hub/api/users/kim/servers/lab')).status, 201, 'and her named server starts again (limit 1: it is still known as hers)');
+    t.equal(JSON.parse((await gw.raw('GET', '/user/kim/lab/x', { authorization: `token ${gw.adminToken}` })).body).url, '/user/kim/lab/x', 'and routes to it');
     await released;
     t.equal((await gw.api('DELETE', '/hub/api/users/kim')).status, 204, 'deleted once the lock is gone');
     t.notOk(accountExists(gw.account('kim')));
