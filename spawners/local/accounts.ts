@@ -31,7 +31,6 @@ async function runAccountTool(cmd: string, args: string[]): Promise<void> {
 // Absolute: the gateway's PATH may lack /usr/sbin (systemd units, `su` without -l).
 export const USERADD = '/usr/sbin/useradd';
 export const USERDEL = '/usr/sbin/userdel';
-export const PKILL = '/usr/bin/pkill';
 
 export interface Account { name: string; uid: number; gid: number; home: string }
 

@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { setTimeout as sleep } from 'node:timers/promises';
 // Absolute paths, as the spawner uses: a test runner's PATH may lack /usr/sbin, and then cleanup left accounts behind.
-import { PKILL, USERDEL } from '../../spawners/local/accounts.ts';
+import { USERDEL } from '../../spawners/local/accounts.ts';
+const PKILL = '/usr/bin/pkill';
 import { removeFilesOf } from '../../spawners/local/shared-temp.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

@@ -3,11 +3,12 @@
  *  listener another account binds on a server's port never receives that server's token (READINGS #11.7). */
 import t from 'tap';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { accountUid, Gateway, isRoot } from '../helpers/gateway.ts';
 import { execute, startKernel } from '../helpers/kernel.ts';
+import { squatPort } from '../helpers/port-squatter.ts';
 import { ipcObjectsOf, removeIpcObjectsOf } from '../../spawners/local/sysv-ipc.ts';
 
 if (!isRoot) {
@@ -138,34 +139,17 @@ print(json.dumps({k: probe(v) for k, v in ${JSON.stringify(targets)}.items()}))`
       if (!port) await sleep(10);
     }
     t.ok(port, `the server's port is known: ${port}`);
-    const attacker = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '/usr/bin/python3', '-c', `
-import socket, sys
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(('127.0.0.1', ${port})); s.listen(16); print('listening', flush=True)
-s.settimeout(8)
-try:
-    while True:
-        c, _ = s.accept(); c.settimeout(2); print('CONNECTED', flush=True)
-        try:
-            data = c.recv(65536)
-            if data: print('GOT', data.decode('latin1').replace('\\r\\n', ' | '), flush=True)
-        except Exception: pass
-        c.close()
-except socket.timeout:
-    pass`], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let heard = '';
-    attacker.stdout.on('data', (d) => { heard += d; });
-    attacker.stderr.on('data', (d) => { heard += d; });
-    t.teardown(() => { attacker.kill('SIGKILL'); });
+    const attacker = squatPort(port, { idleSecs: 8 });
+    t.teardown(() => { attacker.proc.kill('SIGKILL'); });
     const res = await starting;
     t.ok([201, 202, 500].includes(res.status), `start answered ${res.status}`);
     const progress = await fetch(`${gw.url}/hub/api/users/bob/server/progress`, { headers: { authorization: `token ${gw.adminToken}` } });
     const text = await progress.text();
     t.match(text, /"failed":true/, 'the spawn failed');
     t.match(text, /another account is listening/, 'and says why');
-    await new Promise((r) => attacker.once('exit', r));
-    t.match(heard, /listening/, 'the attacker did bind the port');
+    await attacker.exited;
+    t.match(attacker.heard(), /listening/, 'the attacker did bind the port');
     // The gateway may connect to see whether anything listens yet; it closes that connection without a byte.
-    t.notMatch(heard, /GOT/, 'and received no request at all, not a byte');
+    t.notMatch(attacker.heard(), /GOT/, 'and received no request at all, not a byte');
   });
 }
