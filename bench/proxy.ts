@@ -15,11 +15,11 @@ import {
 const { values: opt } = parseArgs({ options: {
   quick: { type: 'boolean' }, rounds: { type: 'string' }, duration: { type: 'string' }, conns: { type: 'string' },
   backends: { type: 'string' }, 'idle-ws': { type: 'string' }, json: { type: 'string' },
-  'skip-http': { type: 'boolean' }, 'skip-ws': { type: 'boolean' }, 'skip-idle': { type: 'boolean' }, 'skip-cold': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+  'skip-http': { type: 'boolean' }, 'skip-ws': { type: 'boolean' }, 'skip-idle': { type: 'boolean' }, 'skip-cold': { type: 'boolean' }, hold: { type: 'string' }, help: { type: 'boolean', short: 'h' },
 } });
 if (opt.help) {
   console.log('bench/proxy [--quick] [--rounds N] [--duration S] [--conns 1,16,64] [--backends 1k,jupyter] [--idle-ws N]\n' +
-    '            [--skip-http] [--skip-ws] [--skip-idle] [--skip-cold] [--json FILE]        (see bench/README.md)');
+    '            [--skip-http] [--skip-ws] [--skip-idle] [--skip-cold] [--json FILE] [--hold FILE]   (see bench/README.md)');
   process.exit(0);
 }
 const ROUNDS = Number(opt.rounds ?? (opt.quick ? 1 : 5));
@@ -269,6 +269,14 @@ function printWs(ws: Awaited<ReturnType<typeof wsRounds>> | undefined, idle: Awa
   }
 }
 
+/** Leaves every target running for measurements by hand: their endpoints (origin, path, headers, pid) go to
+ *  `file`; Ctrl-C or SIGTERM stops them all as usual. */
+async function hold(file: string, ep: Endpoints): Promise<void> {
+  writeFileSync(file, JSON.stringify(ep, null, 1), { mode: 0o600 });
+  console.log(`targets running; endpoints in ${file}; Ctrl-C stops them`);
+  await new Promise(() => {});
+}
+
 runMain(async () => {
   for (const tool of ['wrk', 'taskset']) await run('sh', ['-c', `command -v ${tool}`]).catch(() => { throw new Error(`${tool} is not installed`); });
   const dir = makeTmpDir('kicloud-bench-proxy-');
@@ -276,6 +284,7 @@ runMain(async () => {
   console.log(`bench/proxy: ${ROUNDS} round(s) × ${SECS} s, connections ${CONNS.join(',')}, backends ${BACKENDS.join(',')}; logs in ${dir}`);
   const cold = opt['skip-cold'] ? undefined : await coldStart({ dir, runs: opt.quick ? 2 : 5, idleSecs: opt.quick ? 3 : 10, profiles });
   const ep = await startTargets(dir, profiles);
+  if (opt.hold) return hold(opt.hold, ep);
   // Idle memory first, on proxies that have served no load yet: after the throughput rounds their heaps hold
   // enough free space for 2 000 connections and RSS growth reads ~0 for all of them.
   const idle = opt['skip-idle'] ? undefined : await idleWs(ep);

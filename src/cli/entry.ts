@@ -1,5 +1,6 @@
 /** @module Process entry for bin/kicloud: point our imports of the bundled dependencies at the pre-built bundle
  *  (src/vendor/), then run the command. main.ts is imported only after that, so its imports see the hook. */
+import './pin-tick-object-shape.ts';           // first: before any full collection (see the module)
 import { useDependencyBundle } from '../vendor/use-bundle.ts';
 
 const bundle = useDependencyBundle();
