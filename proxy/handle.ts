@@ -11,7 +11,7 @@ import { requestId } from '../src/http/request-id.ts';
 import { esc } from '../src/http/pages/layout.ts';
 import type { Metrics } from '../src/http/metrics.ts';
 import { describeServer as describe, firstSegment, parseUserPath } from '../src/routes/paths.ts';
-import type { RouteTable } from '../src/routes/route-table.ts';
+import type { Route, RouteTable } from '../src/routes/route-table.ts';
 import type { ServerKey } from '../src/store/store.ts';
 import { classify } from './error-status.ts';
 import { connectionMemo, type ConnectionMemo } from './connection-memo.ts';
@@ -19,7 +19,7 @@ import { forward } from './forward.ts';
 import { backendRequestHeaders, type ForwardContext } from './headers.ts';
 import { OpenUpgrades, type OpenUpgrade } from './open-upgrades.ts';
 import { cookieWriteRefusal, isSafeMethod } from './origin.ts';
-import { pipeUpgrade } from './upgrade.ts';
+import { pipeUpgrade, type RelayHooks } from './upgrade.ts';
 
 export interface Target { principal: Principal; key: ServerKey; rest: string; isNavigation: boolean }
 
@@ -159,18 +159,17 @@ export function createProxy(deps: ProxyDeps) {
       deps.touch(route.id);
       ctx.authorization = route.authorization;
       const headers = backendRequestHeaders(req, ctx, true);
-      let open: OpenUpgrade | undefined;
-      const close = pipeUpgrade(route, req, socket, head, headers, {
+      let requestHead = `${req.method} ${req.url} HTTP/1.1\r\n`;
+      for (let i = 0; i < headers.length; i += 2) requestHead += `${headers[i]}: ${headers[i + 1]}\r\n`;
+      // The attempt's closures hold the request (for its log lines); the relay's hooks come from relayHooks(),
+      // outside this scope, so that an open WebSocket keeps none of it.
+      const close = pipeUpgrade(route, socket, {
         connectTimeoutMs: deps.connectTimeoutMs,
-        onActivity: () => deps.touch(route.id),
+        requestHead: `${requestHead}\r\n`,
+        body: head,
         onOpen: () => {
-          deps.metrics.websockets.inc();
-          upgrades.add(open = { principal, key: t.key, close }, generation);
           if (deps.accessLog) deps.log.info({ reqId: requestId(req), user: principal.name, server: route.id, url: redactUrl(req.url!) }, 'proxied upgrade');
-        },
-        onClose: () => {
-          deps.metrics.websockets.dec();
-          upgrades.remove(open!);
+          return relayHooks(route, principal, t.key, close, generation);
         },
         onFailure: (err) => {
           const failure = classify(err);
@@ -184,6 +183,20 @@ export function createProxy(deps: ProxyDeps) {
     const cached = deps.auth.cached(req.headers);
     if (cached) go(cached);
     else deps.auth.authenticate(req.headers).then(go, () => rejectUpgrade(socket, 500, 'internal error while checking credentials'));
+  }
+
+  /** A relay's bookkeeping for its whole life: activity, the WebSocket gauge, the open-upgrades registry. */
+  function relayHooks(route: Route, principal: Principal, key: ServerKey, close: () => void, generation: number): RelayHooks {
+    const open: OpenUpgrade = { principal, key, close };
+    deps.metrics.websockets.inc();
+    upgrades.add(open, generation);
+    return {
+      onActivity: () => deps.touch(route.id),
+      onClose: () => {
+        deps.metrics.websockets.dec();
+        upgrades.remove(open);
+      },
+    };
   }
 
   return { handleRequest, handleUpgrade, recheckUpgrades: upgrades.recheck };

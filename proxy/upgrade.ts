@@ -1,7 +1,6 @@
 /** @module WebSocket (any Upgrade) relay: after the handshake, a plain TCP pipe with backpressure; only frame
  *  headers are read, to record activity. No per-message objects, so an idle connection costs two sockets. */
 import { connect, type Socket } from 'node:net';
-import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Route } from '../src/routes/route-table.ts';
 import { FrameScanner } from './ws-activity.ts';
@@ -9,54 +8,70 @@ import { FrameScanner } from './ws-activity.ts';
 /** How long a half-closed relay may move nothing before both sockets are destroyed. */
 export const HALF_CLOSE_GRACE_MS = 5000;
 
-export interface UpgradeHooks {
-  connectTimeoutMs: number;
+/** What a relay reports while it runs. */
+export interface RelayHooks {
   onActivity(): void;
-  onOpen(): void;
   onClose(): void;
+}
+
+/** One upgrade being opened: what to send, and whom to tell how it went. Dropped once relaying begins, so that an
+ *  idle WebSocket keeps neither the client's request nor anything the handshake needed (a few hundred bytes to a
+ *  few kilobytes each, for as long as the tab stays open). */
+export interface UpgradeAttempt {
+  connectTimeoutMs: number;
+  /** The request line and headers for the backend, blank line included. */
+  requestHead: string;
+  /** What the client sent after its request head (the upgrade's `head`). */
+  body: Buffer;
+  /** Relaying begins: the hooks for the relay's life. */
+  onOpen(): RelayHooks;
   /** Backend unreachable or not the server's own listener, before anything was relayed. */
   onFailure(err: Error & { code?: string }): void;
 }
 
 /** Returns what ends the relay (or the attempt) from outside: both sockets closed, `onClose` once relaying. */
-export function pipeUpgrade(route: Route, req: IncomingMessage, client: Duplex, head: Buffer, headers: string[], hooks: UpgradeHooks): () => void {
-  const url = new URL(route.url);
-  const backend: Socket = connect({ host: url.hostname, port: Number(url.port) });
-  let relaying = false;
+export function pipeUpgrade(route: Route, client: Duplex, upgrade: UpgradeAttempt): () => void {
+  const { hostname, port } = new URL(route.url);
+  const backend: Socket = connect({ host: hostname, port: Number(port) });
+  let attempt: UpgradeAttempt | null = upgrade;
   const fail = (err: Error & { code?: string }) => {
     clearTimeout(connectTimer);
     backend.destroy();
-    if (!relaying) hooks.onFailure(err);
+    const failed = attempt;
+    attempt = null;
+    if (failed) failed.onFailure(err);
     else client.destroy();
   };
   // A plain timer, not the socket's own timeout: once set, even a cleared socket timeout is refreshed on every
   // read and write for the connection's whole life.
-  const connectTimer = setTimeout(() => fail(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })), hooks.connectTimeoutMs);
+  let connectTimer: ReturnType<typeof setTimeout> | undefined =
+    setTimeout(() => fail(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })), upgrade.connectTimeoutMs);
   backend.once('error', fail);
   client.once('error', () => backend.destroy());
   backend.once('connect', async () => {
     clearTimeout(connectTimer);
+    connectTimer = undefined;
     // A check that cannot be made counts as a foreign listener: the token is never sent on a guess.
     if (route.isOwnListener && !(await route.isOwnListener().catch(() => false))) {
       return fail(Object.assign(new Error('listener is not owned by the server account'), { code: 'ECONNREFUSED' }));
     }
-    if (client.destroyed) return backend.destroy();
-    relaying = true;
-    hooks.onOpen();
-    let lines = `${req.method} ${req.url} HTTP/1.1\r\n`;
-    for (let i = 0; i < headers.length; i += 2) lines += `${headers[i]}: ${headers[i + 1]}\r\n`;
-    backend.write(`${lines}\r\n`);
-    if (head.length) backend.write(head);
+    if (client.destroyed || !attempt) return backend.destroy();
+    const { requestHead, body } = attempt;
+    const hooks = attempt.onOpen();
+    attempt = null;
+    backend.write(requestHead);
+    if (body.length) backend.write(body);
     relay(client, backend, hooks);
   });
   return () => {
     clearTimeout(connectTimer);
+    attempt = null;
     client.destroy();
     backend.destroy();
   };
 }
 
-function relay(client: Duplex, backend: Socket, hooks: UpgradeHooks): void {
+function relay(client: Duplex, backend: Socket, hooks: RelayHooks): void {
   const fromClient = new FrameScanner();
   const fromBackend = new FrameScanner();
   let handshakeDone = false, isWebSocket = false, pendingHead = '';

@@ -1,0 +1,68 @@
+/** What an open relay keeps: once relaying begins, the upgrade attempt (its request head, the client's request
+ *  behind its log closures) is dropped, so an idle WebSocket costs its two sockets and the relay's own hooks,
+ *  not the handshake. In-process, over real loopback sockets: a backend that answers 101 and echoes, and the
+ *  attempt's closures holding a marker object watched through a WeakRef across full collections. */
+import t from 'tap';
+import { once } from 'node:events';
+import { createServer, connect, type Socket } from 'node:net';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { pipeUpgrade } from '../../proxy/upgrade.ts';
+import type { Route } from '../../src/routes/route-table.ts';
+
+// gc() from a context made while the flag is set (the flag alone does not expose it to this one).
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+setFlagsFromString('--no-expose-gc');
+
+const backend = createServer((s) => {
+  s.once('data', () => {
+    s.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
+    s.on('data', (d) => s.write(d));
+  });
+});
+backend.listen(0, '127.0.0.1');
+await once(backend, 'listening');
+const route = { url: `http://127.0.0.1:${(backend.address() as { port: number }).port}` } as Route;
+
+// The gateway's side of a client connection: the socket a relay gets from the HTTP server's 'upgrade'.
+const front = createServer();
+front.listen(0, '127.0.0.1');
+await once(front, 'listening');
+t.teardown(() => { backend.close(); front.close(); });
+
+t.test('the attempt and what its closures hold are collectable while the relay runs', async (t) => {
+  const accepted = once(front, 'connection');
+  const client = connect((front.address() as { port: number }).port, '127.0.0.1');
+  const [gatewaySide] = (await accepted) as [Socket];
+  let closed = 0;
+  const relayHooks = { onActivity() {}, onClose() { closed++; } };
+  let request: { marker: Buffer } | undefined = { marker: Buffer.alloc(64 * 1024) };
+  const marker = new WeakRef(request);
+  let opened!: () => void;
+  const open = new Promise<void>((resolve) => { opened = resolve; });
+  const close = pipeUpgrade(route, gatewaySide, {
+    connectTimeoutMs: 2000,
+    requestHead: 'GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n',
+    body: Buffer.alloc(0),
+    // The relay's hooks are made outside the closures that hold the request, as proxy/handle.ts does.
+    onOpen: ((held) => () => { void held; opened(); return relayHooks; })(request),
+    onFailure: ((held) => (err: Error) => { void held; t.fail(`no failure expected: ${err.message}`); })(request),
+  });
+  request = undefined;
+  await open;
+  const handshake = await once(client, 'data');
+  t.match(String(handshake[0]), /^HTTP\/1\.1 101 /, 'the backend\'s 101 reaches the client');
+
+  for (let i = 0; i < 3 && marker.deref(); i++) {
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+  }
+  t.equal(marker.deref(), undefined, 'the attempt\'s closures, and what they held, are gone');
+
+  client.write('still relaying');
+  t.equal(String((await once(client, 'data'))[0]), 'still relaying', 'the relay works on after the collection');
+  close();
+  await once(client, 'close');
+  t.equal(closed, 1, 'the relay\'s own hook still runs at the end');
+});
