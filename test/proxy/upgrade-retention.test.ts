@@ -1,14 +1,21 @@
 /** What an open relay keeps: once relaying begins, the upgrade attempt (its request head, the client's request
  *  behind its log closures) is dropped, so an idle WebSocket costs its two sockets and the relay's own hooks,
- *  not the handshake. In-process, over real loopback sockets: a backend that answers 101 and echoes, and the
- *  attempt's closures holding a marker object watched through a WeakRef across full collections. */
+ *  not the handshake. In-process, over real loopback sockets: a backend that answers 101 and echoes; first
+ *  pipeUpgrade alone, its attempt's closures holding a marker object, then the whole proxy path (createProxy
+ *  with stand-ins for the hub), the HTTP server's upgrade request; each watched through a WeakRef across full
+ *  collections. */
 import t from 'tap';
 import { once } from 'node:events';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer, connect, type Socket } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { createProxy } from '../../proxy/handle.ts';
 import { pipeUpgrade } from '../../proxy/upgrade.ts';
-import type { Route } from '../../src/routes/route-table.ts';
+import type { Principal } from '../../src/auth/authenticator.ts';
+import type { Metrics } from '../../src/http/metrics.ts';
+import type { Logger } from '../../src/log.ts';
+import type { Route, RouteTable } from '../../src/routes/route-table.ts';
 
 // gc() from a context made while the flag is set (the flag alone does not expose it to this one).
 setFlagsFromString('--expose-gc');
@@ -65,4 +72,51 @@ t.test('the attempt and what its closures hold are collectable while the relay r
   close();
   await once(client, 'close');
   t.equal(closed, 1, 'the relay\'s own hook still runs at the end');
+});
+
+t.test('through the proxy: an open WebSocket does not keep its upgrade request', async (t) => {
+  // createProxy with stand-ins for the hub (one route, a principal for every request), in front of the same
+  // backend, behind a real HTTP server: the upgrade's IncomingMessage, watched through a WeakRef.
+  const principal: Principal = { kind: 'user', name: 'alice', admin: false, via: 'token', scopes: new Map(), ownerScopes: new Map() };
+  const route = { key: { user: 'alice', server: '' }, id: 'alice/', url: `http://127.0.0.1:${(backend.address() as { port: number }).port}` } as Route;
+  const silent = { info() {}, warn() {}, error() {} };
+  let openRelays = 0;
+  const proxy = createProxy({
+    publicOrigin: 'http://127.0.0.1', routes: { get: () => route } as unknown as RouteTable,
+    auth: { cached: () => principal, authenticate: async () => principal, recheck: async (p) => p },
+    canAccess: () => true, isNamedServer: () => false, touch() {},
+    metrics: { websockets: { inc() { openRelays++; }, dec() { openRelays--; } }, proxyError() {}, observeProxy() {} } as unknown as Metrics,
+    log: silent as unknown as Logger, connectTimeoutMs: 2000, slowRequestMs: 1000, accessLog: true,
+    onNoRoute() { t.fail('no route'); }, onNoRouteUpgrade() { t.fail('no route'); }, onUnauthenticated() { t.fail('unauthenticated'); },
+    onBackendDown() { t.fail('backend down'); },
+  });
+  let request: WeakRef<object> | undefined;
+  const server = createHttpServer();
+  server.on('upgrade', (req, socket, head) => {
+    request = new WeakRef(req);
+    proxy.handleUpgrade(req, socket, head);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.teardown(() => { server.closeAllConnections(); server.close(); });
+
+  const client = connect((server.address() as { port: number }).port, '127.0.0.1');
+  await once(client, 'connect');
+  client.write('GET /user/alice/ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+    'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n');
+  const handshake = await once(client, 'data');
+  t.match(String(handshake[0]), /^HTTP\/1\.1 101 /, 'relayed');
+  t.equal(openRelays, 1, 'the relay counts as open');
+
+  for (let i = 0; i < 3 && request?.deref(); i++) {
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+  }
+  t.ok(request, 'the server saw the upgrade');
+  t.equal(request!.deref(), undefined, 'its request is gone while the WebSocket stays open');
+  client.write('still relaying');
+  t.equal(String((await once(client, 'data'))[0]), 'still relaying', 'and the relay works on');
+  client.destroy();
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  t.equal(openRelays, 0, 'closed, it counts as closed');
 });
